@@ -1,0 +1,41 @@
+"""microgrid: a scalar reverse-mode autodiff engine for learning backpropagation.
+
+The engine (Value, backward, sum, dot, no_grad, detect_anomaly) is imported at once;
+everything else loads on first use, so ``import microgrid`` stays fast.
+"""
+
+from importlib import import_module
+from typing import Any
+
+from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
+
+__version__ = "0.1.0"
+
+# public name -> the module that defines it (imported when first used)
+_LAZY = {
+    'explain': 'microgrid.explain',
+    'gradcheck': 'microgrid.gradcheck',
+    'GradcheckError': 'microgrid.gradcheck',
+    'fit': 'microgrid.training',
+    'draw': 'microgrid.draw',
+    'backprop_player': 'microgrid.player',
+    'backprop_frames': 'microgrid.player',
+    'backprop_gif': 'microgrid.player',
+    'compile': 'microgrid.compile',
+}
+_SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'draw', 'player', 'cli'}
+
+__all__ = [
+    'Step', 'Value', 'detect_anomaly', 'dot', 'name_of', 'no_grad', 'sum',
+    *_LAZY, *sorted(_SUBMODULES),
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return import_module(f'microgrid.{name}')
+    raise AttributeError(f"module 'microgrid' has no attribute {name!r}")
