@@ -33,7 +33,7 @@ typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
 
 pytest: $(VENV)/.dev-installed
-	$(BIN)/pytest
+	$(BIN)/pytest tests --nbmake notebooks
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
