@@ -9,13 +9,15 @@ from typing import Any
 
 from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
 
+# These modules share a name with their main function and are light to import, so they
+# are imported now: the function then owns the name (microgrid.explain is the function).
+from microgrid.explain import explain
+from microgrid.gradcheck import GradcheckError, gradcheck
+
 __version__ = "0.1.0"
 
 # public name -> the module that defines it (imported when first used)
 _LAZY = {
-    'explain': 'microgrid.explain',
-    'gradcheck': 'microgrid.gradcheck',
-    'GradcheckError': 'microgrid.gradcheck',
     'fit': 'microgrid.training',
     'draw': 'microgrid.draw',
     'backprop_player': 'microgrid.player',
@@ -26,7 +28,8 @@ _LAZY = {
 _SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'draw', 'player', 'cli'}
 
 __all__ = [
-    'Step', 'Value', 'detect_anomaly', 'dot', 'name_of', 'no_grad', 'sum',
+    'GradcheckError', 'Step', 'Value', 'detect_anomaly', 'dot', 'explain', 'gradcheck',
+    'name_of', 'no_grad', 'sum',
     *_LAZY, *sorted(_SUBMODULES),
 ]  # fmt: skip
 
