@@ -1,0 +1,152 @@
+"""The backprop player in a real browser: headless Chromium driven by playwright.
+
+Chromium comes from Debian's ``chromium`` package (.ci/run installs it); playwright's own
+browser download is never used. The test skips, saying why, only where no Chromium
+executable exists.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from microgrid import Value
+from microgrid.draw import HIGHLIGHT, _collect
+from microgrid.player import backprop_player
+
+
+def chromium_path() -> str | None:
+    for name in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'):
+        found = shutil.which(name)
+        if found:
+            return found
+    return '/usr/bin/chromium' if Path('/usr/bin/chromium').exists() else None
+
+
+CHROMIUM = chromium_path()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
+)
+ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+        '--disable-background-networking']  # fmt: skip
+
+
+@pytest.fixture(scope='module')
+def page(tmp_path_factory):
+    sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is a dev dependency')
+    a, b, c = Value(2.0, 'a'), Value(-3.0, 'b'), Value(10.0, 'c')
+    e = a * b
+    e.label = 'e'
+    d = e + c
+    d.label = 'd'
+    L = d.tanh() * a
+    L.label = 'L'
+    path = tmp_path_factory.mktemp('player') / 'player.html'
+    backprop_player(L, path, interval=100)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            pg = browser.new_page(viewport={'width': 1200, 'height': 600})
+            errors: list[str] = []
+            requests: list[str] = []
+            pg.on('pageerror', lambda exc: errors.append(str(exc)))
+            pg.on('console', lambda msg: errors.append(msg.text) if msg.type == 'error' else None)
+            pg.on('request', lambda req: requests.append(req.url))
+            pg.goto(path.as_uri())
+            pg.wait_for_selector('.mg-player[data-frame="0"]')
+            yield pg, errors, requests, path, L
+        finally:
+            browser.close()
+
+
+def current(pg) -> list[str]:
+    """Ids of the highlighted groups, without the player's prefix."""
+    ids = pg.eval_on_selector_all('g.current', 'els => els.map(e => e.id)')
+    return sorted(i.split('-', 1)[1] for i in ids)
+
+
+def grad_texts(pg) -> dict[str, str]:
+    """{node name: its grad text} as the page shows it now."""
+    return pg.eval_on_selector_all(
+        'g.node',
+        """gs => Object.fromEntries(gs.map(g => Array.from(g.querySelectorAll('text'))
+                                              .map(t => t.textContent))
+                                     .filter(t => t.length === 3).map(t => [t[0], t[2]]))""",
+    )
+
+
+def edge_stroke(pg, edge_id: str) -> str:
+    return pg.eval_on_selector(f'g[id$="-{edge_id}"] path', 'p => p.getAttribute("stroke")')
+
+
+def test_next_moves_the_highlighted_edge_and_fills_in_grads(page):
+    pg, errors, requests, path, L = page
+    root = f'v{_collect(L, 500).index(L)}'
+    assert current(pg) == [root]  # the seed: the root L
+    assert grad_texts(pg)['L'] == 'grad 1.0' and grad_texts(pg)['a'] == 'grad ?'
+    history = []
+    for _ in range(3):
+        before_edges, before_grads = current(pg), grad_texts(pg)
+        pg.click('[data-act=next]')
+        after_edges, after_grads = current(pg), grad_texts(pg)
+        assert after_edges != before_edges
+        assert after_grads != before_grads
+        edge = next(i for i in after_edges if i.startswith('e'))
+        assert edge_stroke(pg, edge) == HIGHLIGHT
+        history.append(edge)
+    assert pg.get_attribute('.mg-player', 'data-frame') == '3'
+    assert len(set(history)) == 3
+    assert edge_stroke(pg, history[0]) != HIGHLIGHT  # the old edge went back to normal
+    # the step L = tanh(d) * a: a's grad is tanh(d) after the first edge
+    import math
+
+    texts = grad_texts(pg)
+    tanh_d = math.tanh(2.0 * -3.0 + 10.0)
+    shown = {name: float(t.split()[1]) for name, t in texts.items() if t != 'grad ?'}
+    assert shown['a'] == pytest.approx(tanh_d, rel=1e-5)
+    caption = pg.inner_text('.mg-caption')
+    assert caption.startswith(('d.grad', 'a.grad', 'v')) and '+=' in caption
+
+    pg.click('[data-act=prev]')
+    assert pg.get_attribute('.mg-player', 'data-frame') == '2'
+    pg.keyboard.press('ArrowRight')
+    assert pg.get_attribute('.mg-player', 'data-frame') == '3'
+    n = int(pg.get_attribute('.mg-player input[type=range]', 'max'))
+    pg.fill('.mg-player input[type=range]', str(n))
+    assert pg.get_attribute('.mg-player', 'data-frame') == str(n)
+    final = grad_texts(pg)
+    L.backward()
+    assert float(final['a'].split()[1]) == pytest.approx(L.parents[1].grad, rel=1e-5)
+    assert 'grad ?' not in final.values()
+    assert errors == []
+    assert all(url.startswith('file:') for url in requests), requests
+
+
+def test_play_runs_to_the_end(page):
+    pg, errors, *_ = page
+    pg.fill('.mg-player input[type=range]', '0')
+    assert pg.get_attribute('.mg-player', 'data-frame') == '0'
+    pg.click('[data-act=play]')
+    n = pg.get_attribute('.mg-player input[type=range]', 'max')
+    pg.wait_for_selector(f'.mg-player[data-frame="{n}"]', timeout=30_000)
+    assert errors == []
+
+
+def test_screenshot_is_not_blank(page, tmp_path):
+    from PIL import Image
+
+    pg = page[0]
+    shot = tmp_path / 'player.png'
+    pg.screenshot(path=str(shot))
+    with Image.open(shot) as im:
+        rgb = im.convert('RGB')
+        colours = rgb.getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 100
+        red = tuple(int(HIGHLIGHT[i : i + 2], 16) for i in (1, 3, 5))
+        near_red = sum(n for n, c in colours if sum(abs(a - b) for a, b in zip(c, red)) < 40)
+        assert near_red > 50  # the highlighted edge is on screen
+        white = sum(n for n, c in colours if min(c) > 245)
+        assert white < 0.97 * rgb.width * rgb.height
