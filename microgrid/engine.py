@@ -273,6 +273,12 @@ class Value:
         op = f", op={self.op!r}" if self.op else ''
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g}{op})"
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows a Value as its graph (None, the plain repr, past 500 nodes)."""
+        from microgrid.draw import value_svg  # drawing sits above the engine: import late
+
+        return value_svg(self)
+
     # -- 3. backward ------------------------------------------------------------
     def backward(self, grad: Any = 1.0) -> None:
         """Fill ``grad`` of every node this one depends on, by the chain rule.
