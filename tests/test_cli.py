@@ -1,0 +1,488 @@
+"""The command line: grad, step, draw, errors; in-process and as a real process."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from microgrid import cli
+from microgrid.cli import main
+
+torch.set_default_dtype(torch.float64)
+
+CLASSIC = ['tanh(x1*w1 + x2*w2 + b)', 'x1=2', 'x2=0', 'w1=-3', 'w2=1', 'b=6.8813735870195432']
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys, *argv):
+    """main(argv) in-process: (exit status, stdout, stderr)."""
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def table(out: str) -> dict[str, tuple[float, float]]:
+    """The name/value/grad table of grad and step, as {name: (value, grad)}."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split() == ['name', 'value', 'grad'])
+    rows = {}
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        name, value, grad = line.split()[:3]
+        rows[name] = (float(value), float(grad))
+    return rows
+
+
+def assert_one_line_error(status, out, err, message=''):
+    assert status == 2
+    assert err.endswith('\n') and err.count('\n') == 1, err
+    assert err.startswith('microgrid: error: ')
+    assert message in err
+    assert 'Traceback' not in err + out
+
+
+# -- grad --------------------------------------------------------------------------
+
+
+def test_grad_classic_neuron(capsys):
+    status, out, err = run(capsys, 'grad', *CLASSIC)
+    assert status == 0 and err == ''
+    assert out.splitlines()[0] == 'tanh(x1*w1 + x2*w2 + b) = 0.7071067812'
+    assert table(out) == {
+        'x1': (2.0, -1.5),
+        'x2': (0.0, 0.5),
+        'w1': (-3.0, 1.0),
+        'w2': (1.0, 0.0),
+        'b': (6.881373587, 0.5),
+    }
+
+
+def test_grad_matches_pytorch(capsys):
+    values = {'x': 0.7, 'y': -1.3, 'z': 2.2}
+    expr = (
+        'sigmoid(x*y) * log(z) + sqrt(z) ** x - leaky_relu(y, 0.1) / exp(-z) + abs(sin(x) - cos(y))'
+    )
+    status, out, _ = run(capsys, 'grad', expr, *[f"{k}={v}" for k, v in values.items()])
+    assert status == 0
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in values.items()}
+    x, y, z = t['x'], t['y'], t['z']
+    F = torch.nn.functional
+    o = (
+        torch.sigmoid(x * y) * torch.log(z)
+        + torch.sqrt(z) ** x
+        - F.leaky_relu(y, 0.1) / torch.exp(-z)
+        + torch.abs(torch.sin(x) - torch.cos(y))
+    )
+    o.backward()
+    assert float(out.splitlines()[0].rsplit('=', 1)[1]) == pytest.approx(o.item(), rel=1e-9)
+    rows = table(out)
+    for k in values:
+        assert rows[k][0] == values[k]
+        assert rows[k][1] == pytest.approx(t[k].grad.item(), rel=1e-9, abs=1e-12), k
+
+
+def test_grad_without_variables(capsys):
+    status, out, _ = run(capsys, 'grad', '2 ** 10 - 1')
+    assert status == 0
+    assert out == '2 ** 10 - 1 = 1023\n(no variables, so no gradients)\n'
+
+
+def test_grad_marks_a_variable_the_expression_does_not_use(capsys):
+    status, out, _ = run(capsys, 'grad', 'x * 3', 'x=2', 'w=5')
+    assert status == 0
+    assert table(out) == {'x': (2.0, 3.0), 'w': (5.0, 0.0)}
+    assert 'w     5      0  (not in the expression)' in out
+
+
+def test_grad_expression_starting_with_minus_after_double_dash(capsys):
+    status, out, _ = run(capsys, 'grad', '--', '-x*y', 'x=2', 'y=3')
+    assert status == 0
+    assert table(out) == {'x': (2.0, -3.0), 'y': (3.0, -2.0)}
+
+
+# -- errors: one line, exit 2 ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['grad', 'log(x)', 'x=0'], 'log(0.0): math domain error'),
+        (['grad', 'x / y', 'x=1', 'y=0'], 'division by zero'),
+        (['grad', '2 ** 2 ** 2 ** 2 ** 2'], 'math range error'),
+        (['grad', 'exp(x)', 'x=1000'], 'math range error'),
+        (['grad', 'x * y', 'x=1'], 'no value for y'),
+        (['grad', 'x', 'x=abc'], 'x=abc: the value is not a number'),
+        (['grad', 'x', 'x'], "'x' is not NAME=NUMBER"),
+        (['grad', 'x', 'x=1', 'x=2'], 'variable x is given twice'),
+        (['grad', 'exp', 'exp=1'], 'exp is a function'),
+        (['grad', "__import__('os').system('echo pwned')"], 'attribute access (.system)'),
+        (['grad', 'x.__class__', 'x=1'], 'attribute access (.__class__)'),
+        (['grad', '().__class__.__bases__'], 'attribute access (.__bases__)'),
+        (['grad', 'lambda: 1'], 'lambdas are not allowed'),
+        (['grad', '[x for x in y]', 'y=1'], 'comprehensions are not allowed'),
+        (['grad', '"text"'], 'strings are not allowed'),
+        (['grad', 'x +', 'x=1'], 'invalid expression'),
+        (['grad', '--', '-' * 3000 + 'x', 'x=1'], 'nested too deeply'),
+        (['grad', '-' * 3000 + 'x', 'x=1'], 'unrecognized arguments: ----'),
+        (['grad', 'x' * 60_000], 'too long'),
+        (['grad'], 'the following arguments are required: EXPR'),
+        (['grad', '-x*y', 'x=1', 'y=2'], "an expression that starts with '-' goes after '--'"),
+        (['step', 'x +', 'x=1'], 'invalid expression'),
+        (['draw', 'x', 'x=1'], 'required: -o/--output'),
+        (['demo', '--steps', '0'], "argument --steps: '0' must be at least 1"),
+        (['demo', '--steps', 'many'], "argument --steps: 'many' is not a whole number"),
+        (['demo', '--seed', '1.5'], "argument --seed: '1.5' is not a whole number"),
+        (['frobnicate'], "invalid choice: 'frobnicate'"),
+        (['--nope'], 'unrecognized arguments: --nope'),
+    ],
+)
+def test_errors_are_one_line_with_exit_status_2(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert_one_line_error(status, out, err, message)
+
+
+def test_injection_through_the_command_line_has_no_effect(capsys, tmp_path):
+    target = tmp_path / 'pwned'
+    for expr in [
+        f"__import__('os').system('touch {target}')",
+        f"open('{target}', 'w')",
+        f"(lambda: __import__('os').system('touch {target}'))()",
+    ]:
+        status, out, err = run(capsys, 'grad', expr)
+        assert_one_line_error(status, out, err)
+    assert not target.exists()
+
+
+def test_an_unexpected_exception_is_still_one_line(capsys, monkeypatch):
+    def broken(args):
+        raise RuntimeError('something\nbroke')
+
+    monkeypatch.setitem(cli._COMMANDS, 'grad', broken)
+    monkeypatch.delenv('MICROGRID_DEBUG', raising=False)
+    status, out, err = run(capsys, 'grad', 'x', 'x=1')
+    assert_one_line_error(status, out, err, 'unexpected RuntimeError: something broke')
+    monkeypatch.setenv('MICROGRID_DEBUG', '1')
+    with pytest.raises(RuntimeError):
+        main(['grad', 'x', 'x=1'])
+
+
+def test_keyboard_interrupt_exits_quietly(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli._COMMANDS, 'grad', interrupted)
+    status, out, err = run(capsys, 'grad', 'x', 'x=1')
+    assert (status, out, err) == (130, '', '')
+
+
+def test_help_and_version(capsys):
+    status, out, _ = run(capsys, '--help')
+    assert status == 0
+    for command in ('demo', 'grad', 'draw', 'step'):
+        assert command in out
+    status, out, _ = run(capsys, 'grad', '--help')
+    assert status == 0 and 'NAME=VALUE' in out and 'leaky_relu' in out
+    status, out, _ = run(capsys, '--version')
+    assert status == 0 and re.fullmatch(r'microgrid \d+\.\d+\.\d+\n', out)
+
+
+def test_no_command_prints_the_classic_neuron_and_the_commands(capsys):
+    status, out, err = run(capsys)
+    assert status == 0 and err == ''
+    grads = dict(re.findall(r'(\S+)\s+data =\s+\S+\s+grad =\s+(\S+)', out))
+    assert {k: float(grads[k]) for k in ('x1', 'w1', 'x2', 'w2')} == {
+        'x1': -1.5, 'w1': 1.0, 'x2': 0.5, 'w2': 0.0,
+    }  # fmt: skip
+    assert 'microgrid grad ' in out and 'microgrid demo' in out
+
+
+# -- step ----------------------------------------------------------------------------
+
+CLASSIC_STEPS = [
+    'v5.grad = 1.0  (seed: dv5/dv5)',
+    'v4.grad += dv5/dv4 * v5.grad = 0.5 * 1.0 = 0.5  (v4.grad = 0.5)',
+    'v3.grad += dv4/dv3 * v4.grad = 1.0 * 0.5 = 0.5  (v3.grad = 0.5)',
+    'b.grad += dv4/db * v4.grad = 1.0 * 0.5 = 0.5  (b.grad = 0.5)',
+    'v1.grad += dv3/dv1 * v3.grad = 1.0 * 0.5 = 0.5  (v1.grad = 0.5)',
+    'v2.grad += dv3/dv2 * v3.grad = 1.0 * 0.5 = 0.5  (v2.grad = 0.5)',
+    'x2.grad += dv2/dx2 * v2.grad = 1.0 * 0.5 = 0.5  (x2.grad = 0.5)',
+    'w2.grad += dv2/dw2 * v2.grad = 0.0 * 0.5 = 0.0  (w2.grad = 0.0)',
+    'x1.grad += dv1/dx1 * v1.grad = -3.0 * 0.5 = -1.5  (x1.grad = -1.5)',
+    'w1.grad += dv1/dw1 * v1.grad = 2.0 * 0.5 = 1  (w1.grad = 1)',
+]
+
+
+def step_lines(out: str) -> list[str]:
+    # in these tests the Enter a user types is not echoed, so a step follows the prompt
+    prompt = r'(?:\s+\(Enter: next step, q: quit\))?'
+    return [m.group(1) for m in re.finditer(rf'^{prompt}\s+\[\s*\d+/\d+\] (.*)$', out, re.M)]
+
+
+def test_step_not_a_terminal_prints_every_step(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
+    status, out, err = run(capsys, 'step', *CLASSIC)
+    assert status == 0 and err == ''
+    assert '  v1 = x1 * w1 = -6\n' in out
+    assert '  v4 = v3 + b = 0.881373587\n' in out
+    assert '  v5 = tanh(v4) = 0.7071067812\n' in out
+    assert 'backward, 10 steps:' in out
+    assert step_lines(out) == CLASSIC_STEPS
+    assert table(out)['x1'] == (2.0, -1.5)
+    assert 'grads so far' not in out
+
+
+def test_step_names_avoid_the_variables_and_show_constants(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
+    status, out, _ = run(capsys, 'step', '(v1 - 2) ** -1 * leaky_relu(v1, 0.5)', 'v1=3')
+    assert status == 0
+    assert '  v2 = v1 - 2 = 1\n' in out
+    assert '  v3 = v2 ** (-1) = 1\n' in out
+    assert '  v4 = leaky_relu(v1, 0.5) = 3\n' in out
+    assert '  v5 = v3 * v4 = 3\n' in out
+    # d/dv1 [(v1-2)^-1 * v1] = -(v1-2)^-2 * v1 + (v1-2)^-1 = -3 + 1
+    assert table(out) == {'v1': (3.0, -2.0)}
+
+
+def test_step_of_a_single_variable(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
+    status, out, _ = run(capsys, 'step', 'x', 'x=4')
+    assert status == 0
+    assert 'backward, 1 step:' in out
+    assert step_lines(out) == ['x.grad = 1.0  (seed: dx/dx)']
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_step_interactive_enter_shows_the_next_step_and_q_quits(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', FakeTerminal('\n\nq\n'))
+    status, out, _ = run(capsys, 'step', *CLASSIC)
+    assert status == 0
+    assert step_lines(out) == CLASSIC_STEPS[:3]
+    assert out.count('(Enter: next step, q: quit)') == 3
+    sofar = re.findall(r'grads so far: (.*)', out)
+    assert sofar[0] == 'v5=1 v4=0 v3=0 v2=0 v1=0 x1=0 x2=0 w1=0 w2=0 b=0'
+    assert sofar[2] == 'v5=1 v4=0.5 v3=0.5 v2=0 v1=0 x1=0 x2=0 w1=0 w2=0 b=0'
+    assert 'stopped after 3 of 10 steps' in out
+    assert 'name  value' not in out  # quit before the end: no final table
+
+
+def test_step_interactive_to_the_end(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', FakeTerminal('\n' * 20))
+    status, out, _ = run(capsys, 'step', *CLASSIC)
+    assert status == 0
+    assert step_lines(out) == CLASSIC_STEPS
+    assert out.count('(Enter: next step, q: quit)') == 9  # none after the last step
+    assert re.findall(r'grads so far: (.*)', out)[-1].endswith('x1=-1.5 x2=0.5 w1=1 w2=0 b=0.5')
+    assert table(out)['w1'] == (-3.0, 1.0)
+
+
+def test_step_interactive_end_of_input_stops(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', FakeTerminal('\n'))
+    status, out, _ = run(capsys, 'step', *CLASSIC)
+    assert status == 0
+    assert step_lines(out) == CLASSIC_STEPS[:2]
+    assert 'stopped after 2 of 10 steps' in out
+
+
+def test_step_interactive_shows_only_variables_for_big_graphs(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', FakeTerminal('q\n'))
+    status, out, _ = run(capsys, 'step', '+'.join(['x*y'] * 8), 'x=1', 'y=2')
+    assert status == 0
+    assert re.findall(r'grads so far: (.*)', out) == ['x=0 y=0']
+
+
+# -- draw ------------------------------------------------------------------------------
+
+SVG = '{http://www.w3.org/2000/svg}'
+
+
+def svg_texts(path: Path) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()  # the SVG must parse
+    assert root.tag == f'{SVG}svg'
+    return [t.text for t in root.iter(f'{SVG}text') if t.text]
+
+
+def test_draw_svg_with_local_grads(capsys, tmp_path):
+    out_file = tmp_path / 'neuron.svg'
+    status, out, err = run(capsys, 'draw', *CLASSIC, '-o', str(out_file), '--local-grads')
+    assert status == 0 and err == '' and out == f'wrote {out_file}\n'
+    texts = svg_texts(out_file)
+    for name in ('x1', 'x2', 'w1', 'w2', 'b', 'v1', 'v5', 'tanh', '*', '+'):
+        assert name in texts
+    assert 'grad -1.5' in texts and 'data 0.707107' in texts  # after backward
+    # the local derivatives on the edges: d(x1*w1)/dx1 = w1 = -3, d tanh = 1 - 0.5 = 0.5
+    assert {'-3.0', '2.0', '0.5'} <= set(texts)
+
+
+def test_draw_svg_without_local_grads_has_no_edge_labels(capsys, tmp_path):
+    out_file = tmp_path / 'neuron.svg'
+    assert run(capsys, 'draw', *CLASSIC, '-o', str(out_file))[0] == 0
+    texts = svg_texts(out_file)
+    assert '-3.0' not in texts and 'grad -1.5' in texts
+
+
+def test_draw_png(capsys, tmp_path):
+    from PIL import Image
+
+    shapes = {}
+    for rankdir in ('LR', 'TB'):
+        out_file = tmp_path / f'neuron-{rankdir}.PNG'  # the suffix is not case-sensitive
+        assert run(capsys, 'draw', *CLASSIC, '-o', str(out_file), '--rankdir', rankdir)[0] == 0
+        with Image.open(out_file) as im:
+            assert im.format == 'PNG'
+            shapes[rankdir] = im.width / im.height
+    assert shapes['LR'] > 3 * shapes['TB']  # left to right is wide, top to bottom is not
+
+
+def test_draw_dot(capsys, tmp_path):
+    out_file = tmp_path / 'g.dot'
+    assert run(capsys, 'draw', 'x * 2 + y', 'x=1.5', 'y=-1', '-o', str(out_file))[0] == 0
+    source = out_file.read_text()
+    assert source.startswith('digraph')
+    assert '{ x | data 1.5 | grad 2.0 }' in source
+    assert '{ y | data -1.0 | grad 1.0 }' in source
+    assert '{ v2 | data 2.0 | grad 1.0 }' in source
+    assert source.count('->') == 5  # x -> *, * -> v1, v1 -> +, y -> +, + -> v2: 2 is no node
+
+
+@pytest.mark.parametrize(
+    'extra, message',
+    [
+        (['-o', 'graph.jpg'], "suffix '.jpg': use .svg, .png or .dot"),
+        (['-o', 'graph'], "suffix '.': use .svg, .png or .dot"),
+        (['-o', '/no/such/folder/g.svg'], 'cannot write /no/such/folder/g.svg'),
+        (['-o', 'g.svg', '--max-nodes', '3'], 'more than 3 nodes'),
+        (['-o', 'g.svg', '--rankdir', 'XY'], "argument --rankdir: invalid choice: 'XY'"),
+    ],
+)
+def test_draw_errors(capsys, tmp_path, monkeypatch, extra, message):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, 'draw', 'x * y + 1', 'x=1', 'y=2', *extra)
+    assert_one_line_error(status, out, err, message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_draw_without_a_renderer_says_what_to_install(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv('MICROGRID_DOT', str(tmp_path / 'no-such-program'))
+    status, out, err = run(capsys, 'draw', 'x', 'x=1', '-o', str(tmp_path / 'g.svg'))
+    assert_one_line_error(status, out, err, 'is not an executable program')
+    # .dot needs no renderer
+    status, out, _ = run(capsys, 'draw', 'x', 'x=1', '-o', str(tmp_path / 'g.dot'))
+    assert status == 0
+
+
+# -- as a real process: no traceback, ever -------------------------------------------
+
+
+def process(*argv, **kw):
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    env.pop('MICROGRID_DEBUG', None)
+    return subprocess.run(
+        [sys.executable, '-m', 'microgrid', *argv],
+        capture_output=True, text=True, cwd=kw.pop('cwd', ROOT), env=env, timeout=60, **kw,
+    )  # fmt: skip
+
+
+def test_process_grad():
+    p = process('grad', *CLASSIC, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0 and p.stderr == ''
+    assert table(p.stdout)['x1'] == (2.0, -1.5)
+
+
+def test_process_draw(tmp_path):
+    p = process('draw', *CLASSIC, '-o', 'n.svg', '--local-grads', cwd=tmp_path)
+    assert p.returncode == 0 and p.stderr == ''
+    assert 'grad -1.5' in svg_texts(tmp_path / 'n.svg')
+
+
+@pytest.mark.parametrize(
+    'argv',
+    [
+        ['grad', 'log(x)', 'x=0'],
+        ['grad', "__import__('os').system('echo pwned')"],
+        ['grad', '(' * 300 + 'x' + ')' * 300, 'x=1'],
+        ['grad', '--', '-' * 20_000 + 'x', 'x=1'],
+        ['grad', '+'.join(['x'] * 20_000), 'x=1'],
+        ['step', 'x**x**x**x**x', 'x=10'],
+        ['nope'],
+    ],
+    ids=['math', 'injection', 'parens', 'unary', 'sum', 'overflow', 'usage'],
+)
+def test_process_errors_have_no_traceback(argv):
+    p = process(*argv, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2
+    assert p.stderr.count('\n') == 1 and p.stderr.startswith('microgrid: error: '), p.stderr
+    assert 'Traceback' not in p.stderr and 'pwned' not in p.stdout
+
+
+def test_process_broken_pipe_exits_quietly():
+    # a long step listing into a reader that stops after one line
+    expr = '+'.join(['(' + '+'.join(['x*x'] * 400) + ')'] * 5)  # 4000 steps, 1000 deep at most
+    argv = [sys.executable, '-m', 'microgrid', 'step', expr, 'x=1']
+    with subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+    ) as p:
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.readline()
+        p.stdout.close()
+        err = p.stderr.read()
+        status = p.wait(timeout=60)
+    assert err == b''
+    assert status == cli.EXIT_BROKEN_PIPE
+
+
+pty = pytest.importorskip('pty', reason='pseudo-terminals need a Unix system')
+
+
+def test_process_step_on_a_terminal():
+    """Interactive step through a real pseudo-terminal: Enter, Enter, q."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, '-m', 'microgrid', 'step', *CLASSIC],
+        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True,
+    )  # fmt: skip
+    os.close(slave)
+    try:
+        os.write(master, b'\n\nq\n')
+        out, err = p.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert p.returncode == 0 and err == ''
+    assert step_lines(out) == CLASSIC_STEPS[:3]
+    assert 'stopped after 3 of 10 steps' in out
+
+
+def test_process_ctrl_c_while_waiting_exits_quietly():
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, '-m', 'microgrid', 'step', *CLASSIC],
+        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    os.close(slave)
+    try:
+        assert p.stdout is not None
+        seen = b''
+        deadline = time.monotonic() + 60
+        while b'(Enter: next step' not in seen and time.monotonic() < deadline:
+            seen += os.read(p.stdout.fileno(), 4096)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert err == b''
+    assert p.returncode == cli.EXIT_INTERRUPTED
