@@ -1,0 +1,131 @@
+"""microgrid.plot: curves, boundaries and weights hold the right numbers; the GIF its frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from microgrid import Value, nn, optim
+from microgrid.data import make_moons
+from microgrid.plot import (
+    decision_grid,
+    plot_decision_boundary,
+    plot_history,
+    plot_weights,
+    training_animation,
+)
+from microgrid.training import fit
+
+
+def not_blank(path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        colours = im.convert('RGB').getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 20
+
+
+def test_history_curves_hold_the_numbers(tmp_path):
+    history = {'loss': [1.0, 0.5, 0.25, 0.2], 'accuracy': [0.5, 0.75, 0.9, 1.0]}
+    fig = plot_history(history, tmp_path / 'h.png')
+    loss_ax, acc_ax = fig.axes
+    assert list(loss_ax.lines[0].get_ydata()) == history['loss']
+    assert list(acc_ax.lines[0].get_ydata()) == history['accuracy']
+    assert list(loss_ax.lines[0].get_xdata()) == [1, 2, 3, 4]
+    not_blank(tmp_path / 'h.png')
+    assert len(plot_history({'loss': [3.0, 2.0]}).axes) == 1  # mse: no accuracy
+    with pytest.raises(TypeError, match='loss'):
+        plot_history([1.0, 2.0])
+    with pytest.raises(ValueError, match='accuracies'):
+        plot_history({'loss': [1.0, 2.0], 'accuracy': [0.5]})
+    with pytest.raises(TypeError, match='number'):
+        plot_history({'loss': [1.0, 'x']})
+
+
+def test_the_decision_grid_matches_the_closed_form():
+    X = [[-1.0, -1.0], [1.0, 1.0]]
+
+    def line(x):  # class 1 where x0 - 2 x1 + 0.5 > 0
+        return Value(x[0]) - 2 * Value(x[1]) + 0.5
+
+    xx, yy, Z, binary = decision_grid(line, X, resolution=7, margin=0.5)
+    assert binary and Z.shape == (7, 7)
+    np.testing.assert_allclose(xx[0], np.linspace(-1.5, 1.5, 7))
+    np.testing.assert_allclose(Z, xx - 2 * yy + 0.5)
+
+    def three(x):  # logits: the largest of x0, x1, -x0 wins
+        return [Value(x[0]), Value(x[1]), Value(-x[0])]
+
+    xx, yy, Z, binary = decision_grid(three, X, resolution=9)
+    assert not binary
+    np.testing.assert_array_equal(Z, np.argmax(np.stack([xx, yy, -xx]), axis=0))
+
+
+def test_decision_boundary_plot(tmp_path):
+    X, y = make_moons(30, noise=0.1, seed=1)
+    model = nn.MLP(2, [4, 1], seed=0)
+    fig = plot_decision_boundary(model, X, y, tmp_path / 'b.png', resolution=15, title='moons')
+    ax = fig.axes[0]
+    assert ax.get_title() == 'moons'
+    from matplotlib.collections import PathCollection
+
+    scatters = [c for c in ax.collections if type(c) is PathCollection]
+    offsets = np.concatenate([c.get_offsets() for c in scatters])
+    assert sorted(map(tuple, offsets.tolist())) == sorted(map(tuple, X))  # every point drawn
+    not_blank(tmp_path / 'b.png')
+    with pytest.raises(ValueError, match='2-D'):
+        plot_decision_boundary(model, [[1.0, 2.0, 3.0]], [0])
+    with pytest.raises(ValueError, match='labels'):
+        plot_decision_boundary(model, X, y[:-1])
+    with pytest.raises(TypeError, match='logits'):
+        plot_decision_boundary(lambda x: 'yes', X, y)
+
+
+def test_weights_are_shown_as_8x8_images(tmp_path):
+    model = nn.MLP(64, [3, 10], seed=0)
+    fig = plot_weights(model, tmp_path / 'w.png')
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 3
+    for neuron, image in zip(model.layers[0].neurons, images):
+        expected = np.asarray([w.data for w in neuron.w]).reshape(8, 8)
+        np.testing.assert_array_equal(image.get_array(), expected)
+    not_blank(tmp_path / 'w.png')
+    assert len([ax for ax in plot_weights(model.layers[0]).axes if ax.images]) == 3
+    with pytest.raises(ValueError, match='shape'):
+        plot_weights(nn.MLP(6, [2], seed=0))
+    assert plot_weights(nn.MLP(6, [2], seed=0), shape=(2, 3)) is not None
+    with pytest.raises(TypeError, match='MLP'):
+        plot_weights(42)
+
+
+@pytest.mark.parametrize('epochs, every', [(4, 2), (5, 2), (3, 1)])
+def test_training_animation_has_one_frame_per_recorded_epoch(tmp_path, epochs, every):
+    from PIL import Image
+
+    X, y = make_moons(16, noise=0.1, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    path, history = training_animation(
+        model, X, y, 'hinge', opt, epochs, tmp_path / 'train.gif', every=every, resolution=8
+    )
+    with Image.open(path) as im:
+        assert im.n_frames == math.ceil(epochs / every)
+        assert im.size[0] > 300
+    # the same objects through fit() alone give the same history: it is fit's loop
+    twin = nn.MLP(2, [4, 1], seed=0)
+    expected = fit(twin, X, y, 'hinge', optim.SGD(twin.parameters(), lr=0.1), epochs,
+                   progress=False)  # fmt: skip
+    assert history == expected
+    assert len(history['loss']) == epochs
+
+
+def test_training_animation_rejects_bad_arguments(tmp_path):
+    X, y = make_moons(8, seed=0)
+    model = nn.MLP(2, [1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match='every'):
+        training_animation(model, X, y, 'hinge', opt, 2, tmp_path / 'a.gif', every=0)
+    with pytest.raises(ValueError, match='epochs'):
+        training_animation(model, X, y, 'hinge', opt, 0, tmp_path / 'a.gif')
