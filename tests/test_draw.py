@@ -325,3 +325,14 @@ def test_both_renderers_lay_out_alike(monkeypatch, tmp_path):
         sizes.append([float(root.get(k)[:-2]) for k in ('width', 'height')])
     (w1, h1), (w2, h2) = sizes
     assert w2 == pytest.approx(w1, rel=0.03) and h2 == pytest.approx(h1, rel=0.05)
+
+
+def test_microgrid_draw_is_callable_however_it_was_imported():
+    import importlib
+
+    import microgrid.draw as module
+
+    v = Value(1.0, 'v') * 2.0
+    assert callable(module) and module(v).source == draw(v).source
+    package = importlib.import_module('microgrid')
+    assert package.draw(v).source == draw(v).source
