@@ -7,10 +7,10 @@ everything else loads on first use, so ``import microgrid`` stays fast.
 from importlib import import_module
 from typing import Any
 
-from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
-
 # These modules share a name with their main function and are light to import, so they
 # are imported now: the function then owns the name (microgrid.explain is the function).
+from microgrid.draw import draw
+from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
 from microgrid.explain import explain
 from microgrid.gradcheck import GradcheckError, gradcheck
 
@@ -19,16 +19,15 @@ __version__ = "0.1.0"
 # public name -> the module that defines it (imported when first used)
 _LAZY = {
     'fit': 'microgrid.training',
-    'draw': 'microgrid.draw',
     'backprop_player': 'microgrid.player',
     'backprop_frames': 'microgrid.player',
     'backprop_gif': 'microgrid.player',
     'compile': 'microgrid.compile',
 }
-_SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'draw', 'player', 'cli'}
+_SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
 
 __all__ = [
-    'GradcheckError', 'Step', 'Value', 'detect_anomaly', 'dot', 'explain', 'gradcheck',
+    'GradcheckError', 'Step', 'Value', 'detect_anomaly', 'dot', 'draw', 'explain', 'gradcheck',
     'name_of', 'no_grad', 'sum',
     *_LAZY, *sorted(_SUBMODULES),
 ]  # fmt: skip

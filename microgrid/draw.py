@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import types
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -516,18 +515,3 @@ def value_svg(v: Value, max_nodes: int = 500) -> str | None:
     except RendererNotFoundError as e:
         warnings.warn(str(e), RuntimeWarning, stacklevel=2)
         return None
-
-
-class _CallableModule(types.ModuleType):
-    """``microgrid.draw`` names both this module and its draw() function.
-
-    Once ``microgrid.draw`` is imported as a module (``from microgrid.draw import ...``),
-    Python binds the package attribute to the module; calling the module calls draw(),
-    so ``microgrid.draw(root)`` works whichever of the two the name holds.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return draw(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
