@@ -122,11 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument('--seed', type=_int, default=1337, metavar='S', help='random seed')
 
-    def expression_command(name: str, help: str) -> argparse.ArgumentParser:
+    def expression_command(name: str, help: str, more: str = '') -> argparse.ArgumentParser:
         p = sub.add_parser(
             name,
             help=help,
-            description=f"{help[0].upper()}{help[1:]}.\n\n{EXPRESSION_HELP}",
+            description=f"{help[0].upper()}{help[1:]}.{more}\n\n{EXPRESSION_HELP}",
             epilog=f"Example: {CLASSIC.replace(' grad ', f' {name} ')}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -148,7 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument(
         '--max-nodes', type=_positive_int, default=500, metavar='N', help='refuse larger graphs'
     )
-    expression_command('step', 'walk through backward one chain-rule step at a time')
+    expression_command(
+        'step',
+        'walk through backward one chain-rule step at a time',
+        ' In a terminal, Enter shows the\nnext step and the grads so far, q quits; with input'
+        ' or output redirected,\nevery step is printed at once.',
+    )
     return parser
 
 
@@ -300,7 +305,8 @@ def _grad(args: argparse.Namespace) -> int:
 def _step(args: argparse.Namespace) -> int:
     """step: the forward pass, then backward one chain-rule step at a time."""
     e = _Evaluated(args.expr, args.values)
-    interactive = _is_tty(sys.stdin)
+    # Wait for Enter only if someone sees the prompt: stdin and stdout both terminals.
+    interactive = _is_tty(sys.stdin) and _is_tty(sys.stdout)
     out = sys.stdout
     if e.forward:
         print('forward:')

@@ -253,6 +253,13 @@ def test_step_names_avoid_the_variables_and_show_constants(capsys, monkeypatch):
     assert table(out) == {'v1': (3.0, -2.0)}
 
 
+def test_step_with_output_redirected_does_not_wait(capsys, monkeypatch):
+    monkeypatch.setattr(sys, 'stdin', FakeTerminal(''))  # a terminal, but nobody sees stdout
+    status, out, _ = run(capsys, 'step', *CLASSIC)
+    assert status == 0
+    assert step_lines(out) == CLASSIC_STEPS and 'Enter' not in out
+
+
 def test_step_of_a_single_variable(capsys, monkeypatch):
     monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
     status, out, _ = run(capsys, 'step', 'x', 'x=4')
@@ -266,8 +273,19 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_step_interactive_enter_shows_the_next_step_and_q_quits(capsys, monkeypatch):
-    monkeypatch.setattr(sys, 'stdin', FakeTerminal('\n\nq\n'))
+@pytest.fixture
+def terminal(monkeypatch, capsys):
+    """stdin and stdout both say they are a terminal; stdin reads the given keys."""
+
+    def keys(text: str) -> None:
+        monkeypatch.setattr(sys, 'stdin', FakeTerminal(text))
+        monkeypatch.setattr(sys.stdout, 'isatty', lambda: True)
+
+    return keys
+
+
+def test_step_interactive_enter_shows_the_next_step_and_q_quits(capsys, terminal):
+    terminal('\n\nq\n')
     status, out, _ = run(capsys, 'step', *CLASSIC)
     assert status == 0
     assert step_lines(out) == CLASSIC_STEPS[:3]
@@ -279,8 +297,8 @@ def test_step_interactive_enter_shows_the_next_step_and_q_quits(capsys, monkeypa
     assert 'name  value' not in out  # quit before the end: no final table
 
 
-def test_step_interactive_to_the_end(capsys, monkeypatch):
-    monkeypatch.setattr(sys, 'stdin', FakeTerminal('\n' * 20))
+def test_step_interactive_to_the_end(capsys, terminal):
+    terminal('\n' * 20)
     status, out, _ = run(capsys, 'step', *CLASSIC)
     assert status == 0
     assert step_lines(out) == CLASSIC_STEPS
@@ -289,16 +307,16 @@ def test_step_interactive_to_the_end(capsys, monkeypatch):
     assert table(out)['w1'] == (-3.0, 1.0)
 
 
-def test_step_interactive_end_of_input_stops(capsys, monkeypatch):
-    monkeypatch.setattr(sys, 'stdin', FakeTerminal('\n'))
+def test_step_interactive_end_of_input_stops(capsys, terminal):
+    terminal('\n')
     status, out, _ = run(capsys, 'step', *CLASSIC)
     assert status == 0
     assert step_lines(out) == CLASSIC_STEPS[:2]
     assert 'stopped after 2 of 10 steps' in out
 
 
-def test_step_interactive_shows_only_variables_for_big_graphs(capsys, monkeypatch):
-    monkeypatch.setattr(sys, 'stdin', FakeTerminal('q\n'))
+def test_step_interactive_shows_only_variables_for_big_graphs(capsys, terminal):
+    terminal('q\n')
     status, out, _ = run(capsys, 'step', '+'.join(['x*y'] * 8), 'x=1', 'y=2')
     assert status == 0
     assert re.findall(r'grads so far: (.*)', out) == ['x=0 y=0']
@@ -447,42 +465,61 @@ def test_process_broken_pipe_exits_quietly():
 
 
 pty = pytest.importorskip('pty', reason='pseudo-terminals need a Unix system')
+PROMPT = b'(Enter: next step, q: quit)'
+
+
+def on_terminal(argv, keys, interrupt=False):
+    """Run microgrid with stdin and stdout on a pseudo-terminal, typing ``keys`` one line
+    per prompt (or sending SIGINT at the first prompt); return (status, output, stderr)."""
+    import select
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, '-m', 'microgrid', *argv],
+        stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    os.close(slave)
+    seen, typed = b'', 0
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if seen.count(PROMPT) > typed:
+                if interrupt:
+                    p.send_signal(signal.SIGINT)
+                    interrupt = False
+                elif typed < len(keys):
+                    os.write(master, keys[typed].encode())
+                typed += 1
+            if p.poll() is not None and not ready:
+                break
+        _, err = p.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+    return p.returncode, seen.decode().replace('\r\n', '\n'), err.decode()
 
 
 def test_process_step_on_a_terminal():
-    """Interactive step through a real pseudo-terminal: Enter, Enter, q."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen(
-        [sys.executable, '-m', 'microgrid', 'step', *CLASSIC],
-        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True,
-    )  # fmt: skip
-    os.close(slave)
-    try:
-        os.write(master, b'\n\nq\n')
-        out, err = p.communicate(timeout=60)
-    finally:
-        os.close(master)
-    assert p.returncode == 0 and err == ''
+    """Interactive step on a real pseudo-terminal: Enter, Enter, q."""
+    status, out, err = on_terminal(['step', *CLASSIC], ['\n', '\n', 'q\n'])
+    assert status == 0 and err == ''
     assert step_lines(out) == CLASSIC_STEPS[:3]
+    assert 'grads so far: v5=1 v4=0.5 v3=0.5 v2=0 v1=0' in out
     assert 'stopped after 3 of 10 steps' in out
 
 
 def test_process_ctrl_c_while_waiting_exits_quietly():
-    master, slave = pty.openpty()
-    p = subprocess.Popen(
-        [sys.executable, '-m', 'microgrid', 'step', *CLASSIC],
-        stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
-    os.close(slave)
-    try:
-        assert p.stdout is not None
-        seen = b''
-        deadline = time.monotonic() + 60
-        while b'(Enter: next step' not in seen and time.monotonic() < deadline:
-            seen += os.read(p.stdout.fileno(), 4096)
-        p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=60)
-    finally:
-        os.close(master)
-    assert err == b''
-    assert p.returncode == cli.EXIT_INTERRUPTED
+    status, out, err = on_terminal(['step', *CLASSIC], [], interrupt=True)
+    assert err == '' and 'Traceback' not in out
+    assert status == cli.EXIT_INTERRUPTED
+    assert step_lines(out) == CLASSIC_STEPS[:1]
