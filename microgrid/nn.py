@@ -1,0 +1,429 @@
+"""A thin neural-network layer on the engine: Module, Neuron, Layer, MLP.
+
+A neuron is ``activation(w . x + b)``; its weighted sum is ONE engine ``dot`` node,
+so the graph stays small and backward has few nodes to visit. A Layer is a list of
+neurons, an MLP a list of layers whose last one is linear.
+
+Parameters are plain Values. A Module finds them by looking at its attributes: a
+Value, a Module, or a list/tuple of them is registered under its attribute name
+(``layers.0.neurons.3.w.1``). Models are saved as validated JSON, never pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+from microgrid.engine import Value, dot
+
+ACTIVATIONS = ('relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear')
+INITS = ('he', 'xavier', 'uniform')
+LEAKY_SLOPE = 0.01  # as torch.nn.LeakyReLU's default negative_slope
+
+# Value method applied after the weighted sum (None: linear, the sum itself).
+_ACTIVATION_FN = {
+    'relu': Value.relu,
+    'tanh': Value.tanh,
+    'sigmoid': Value.sigmoid,
+    'leaky_relu': Value.leaky_relu,  # slope 0.01 by default
+    'linear': None,
+}
+
+
+# -----------------------------------------------------------------------------
+# Module: finds its parameters, names them, saves and loads their values.
+# -----------------------------------------------------------------------------
+
+
+class Module:
+    """Base class: Values, Modules and lists of them held in attributes are its parameters."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(dotted name, Value) for every parameter, each shared Value once, in a stable order."""
+        out: list[tuple[str, Value]] = []
+        _collect(self, '', out, set())
+        return out
+
+    def parameters(self) -> list[Value]:
+        """Every parameter Value, in the order of named_parameters()."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set the grad of every parameter to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """{parameter name: its value}, a plain dict of floats (JSON-ready)."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Any) -> None:
+        """Set every parameter from a dict like state_dict()'s; all checked before any is set."""
+        params = dict(self.named_parameters())
+        values = _validated_state(state, params)
+        for name, p in params.items():
+            p.data = values[name]
+
+
+def _collect(obj: Any, prefix: str, out: list, seen: set) -> None:
+    """Walk a Module's public attributes (and lists of them) for Values."""
+    for name, v in vars(obj).items():
+        if not name.startswith('_'):
+            _collect_item(v, prefix + name, out, seen)
+
+
+def _collect_item(v: Any, name: str, out: list, seen: set) -> None:
+    if type(v) is Value:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append((name, v))
+    elif isinstance(v, Module):
+        if id(v) not in seen:  # a submodule reached twice is counted once
+            seen.add(id(v))
+            _collect(v, name + '.', out, seen)
+    elif isinstance(v, (list, tuple)):
+        for i, item in enumerate(v):
+            _collect_item(item, f"{name}.{i}", out, seen)
+
+
+def _validated_state(state: Any, params: dict[str, Value]) -> dict[str, float]:
+    """The state's values as floats, after checking names, count and types against params."""
+    if not isinstance(state, dict):
+        raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
+    missing = [k for k in params if k not in state]
+    unexpected = [k for k in state if k not in params]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing key(s) {_short(missing)}")
+        if unexpected:
+            parts.append(f"unexpected key(s) {_short(unexpected)}")
+        raise ValueError(
+            f"load_state_dict: {' and '.join(parts)} "
+            f"(the model has {len(params)} parameters, the dict {len(state)} entries)"
+        )
+    values = {}
+    for name in params:
+        v = state[name]
+        if isinstance(v, bool) or not isinstance(v, Real):
+            got = f"{type(v).__name__}: {v!r:.40}"
+            raise TypeError(f"load_state_dict: {name!r} must be a real number, got {got}")
+        try:
+            f = float(v)
+        except OverflowError:  # an int too large for a float
+            f = math.inf
+        if not math.isfinite(f):
+            raise ValueError(f"load_state_dict: {name!r} is not finite ({v!r:.40})")
+        values[name] = f
+    return values
+
+
+def _short(keys: list) -> str:
+    shown = ', '.join(repr(k) for k in keys[:5])
+    return f"{shown}, ... ({len(keys)} in all)" if len(keys) > 5 else shown
+
+
+# -----------------------------------------------------------------------------
+# Neuron, Layer, MLP.
+# -----------------------------------------------------------------------------
+
+
+def _check_size(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}: {value!r:.40}")
+    if value < 1:
+        raise ValueError(f"{what} must be >= 1, got {value}")
+    return value
+
+
+def _check_choice(value: Any, choices: tuple, what: str) -> str:
+    if not isinstance(value, str) or value not in choices:
+        names = ', '.join(map(repr, choices))
+        raise ValueError(f"{what} must be one of {names}; got {value!r:.40}")
+    return value
+
+
+def _rng(seed: Any) -> random.Random:
+    """A private generator: a given random.Random is used as is, else one seeded with seed."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str, bytes))):
+        raise TypeError(f"seed must be an int, a str or None, got {type(seed).__name__}")
+    return random.Random(seed)
+
+
+def _initial_weights(nin: int, fan_out: int, init: str, rng: random.Random) -> list[float]:
+    """nin starting weights: He (normal, std sqrt(2/fan_in)), Xavier (uniform) or U(-1, 1)."""
+    if init == 'he':
+        std = math.sqrt(2.0 / nin)
+        return [rng.gauss(0.0, std) for _ in range(nin)]
+    if init == 'xavier':
+        bound = math.sqrt(6.0 / (nin + fan_out))
+        return [rng.uniform(-bound, bound) for _ in range(nin)]
+    return [rng.uniform(-1.0, 1.0) for _ in range(nin)]  # 'uniform', micrograd's scheme
+
+
+def _check_inputs(x: Any, nin: int, who: str) -> list:
+    if isinstance(x, (str, bytes, dict)) or not hasattr(x, '__len__'):
+        raise TypeError(f"{who} expects a list of {nin} numbers or Values, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+    return list(x)
+
+
+class Neuron(Module):
+    """activation(w . x + b) with nin weights; the weighted sum is one engine dot node.
+
+    ``init`` picks the starting weights: 'he' (normal with std sqrt(2/nin)), 'xavier'
+    (uniform in +-sqrt(6/(nin + fan_out))) or 'uniform' (U(-1, 1)); biases start at 0.
+    ``seed`` is an int or a random.Random to draw from (never the global generator).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = 'relu',
+        init: str = 'he',
+        fan_out: int = 1,
+        seed: Any = None,
+    ) -> None:
+        self.nin = _check_size(nin, 'Neuron nin')
+        self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
+        _check_choice(init, INITS, 'init')
+        rng = _rng(seed)
+        fan_out = _check_size(fan_out, 'fan_out')
+        self.w = [Value(wi) for wi in _initial_weights(nin, fan_out, init, rng)]
+        self.b = Value(0.0)
+        self._act = _ACTIVATION_FN[activation]
+
+    def __call__(self, x: Sequence[Any]) -> Value:
+        """activation(w . x + b) for nin inputs (numbers or Values)."""
+        xs = _check_inputs(x, self.nin, 'Neuron')
+        xs.append(1.0)
+        return self._forward(xs)
+
+    def _forward(self, x1: list) -> Value:
+        # x1 is the inputs followed by 1.0 (the bias input): one dot node does w.x + b.
+        s = dot([*self.w, self.b], x1)
+        act = self._act
+        return s if act is None else act(s)
+
+    def __repr__(self) -> str:
+        return f"Neuron(nin={self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """nout neurons reading the same nin inputs; calling it always returns a list of Values."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = 'relu',
+        init: str = 'he',
+        seed: Any = None,
+    ) -> None:
+        self.nin = _check_size(nin, 'Layer nin')
+        self.nout = _check_size(nout, 'Layer nout')
+        self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
+        rng = _rng(seed)
+        self.neurons = [Neuron(nin, activation, init, nout, rng) for _ in range(nout)]
+
+    def __call__(self, x: Sequence[Any]) -> list[Value]:
+        """The outputs of every neuron, as a list (even for one neuron)."""
+        xs = _check_inputs(x, self.nin, 'Layer')
+        xs.append(1.0)
+        return [n._forward(xs) for n in self.neurons]
+
+    def __repr__(self) -> str:
+        return f"Layer(nin={self.nin}, nout={self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: hidden layers use ``activation``, the last layer is linear.
+
+    ``MLP(2, [16, 16, 1])`` maps 2 inputs through two hidden layers of 16 to one output.
+    Calling it returns a Value when the last layer has one output, else a list of Values.
+    ``seed`` makes the initial weights reproducible (a private random.Random).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = 'relu',
+        init: str = 'he',
+        seed: Any = None,
+    ) -> None:
+        self.nin = _check_size(nin, 'MLP nin')
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise TypeError(f"nouts must be a non-empty list of layer sizes, got {nouts!r:.40}")
+        self.nouts = [_check_size(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
+        self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
+        self.init = _check_choice(init, INITS, 'init')
+        rng = _rng(seed)
+        sizes = [self.nin, *self.nouts]
+        last = len(self.nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], 'linear' if i == last else activation, init, rng)
+            for i in range(len(self.nouts))
+        ]
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        """Forward pass: a Value if the last layer has one output, else a list of Values."""
+        out = _check_inputs(x, self.nin, 'MLP')
+        for layer in self.layers:
+            out.append(1.0)
+            out = [n._forward(out) for n in layer.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        return f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r})"
+
+
+def _parameter_count(nin: int, nouts: Sequence[int]) -> int:
+    sizes = [nin, *nouts]
+    return sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(nouts)))
+
+
+# -----------------------------------------------------------------------------
+# Saving and loading: JSON with the architecture and the weights, validated on load.
+# -----------------------------------------------------------------------------
+
+_FORMAT = 'microgrid.MLP'
+_VERSION = 1
+_MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def save(model: MLP, path: str | os.PathLike) -> None:
+    """Write an MLP to a JSON file: its architecture and every weight (never pickle)."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"save: expected an MLP, got {type(model).__name__}")
+    state = model.state_dict()
+    for name, v in state.items():
+        if not math.isfinite(v):
+            raise ValueError(f"save: parameter {name!r} is not finite ({v!r}); nothing written")
+    doc = {
+        'format': _FORMAT,
+        'version': _VERSION,
+        'nin': model.nin,
+        'nouts': list(model.nouts),
+        'activation': model.activation,
+        'state': state,
+    }
+    text = json.dumps(doc, indent=1)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
+
+
+def load(path: str | os.PathLike) -> MLP:
+    """Read an MLP written by save(); a malformed file raises ValueError naming the fault."""
+    with open(path, 'rb') as f:
+        raw = f.read(_MAX_FILE_BYTES + 1)
+    if len(raw) > _MAX_FILE_BYTES:
+        raise ValueError(f"load: {os.fspath(path)!r} is larger than {_MAX_FILE_BYTES} bytes")
+    try:
+        doc = json.loads(
+            raw.decode('utf-8'),
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+        )
+    except RecursionError:
+        raise ValueError(f"load: {os.fspath(path)!r} is nested too deeply") from None
+    except ValueError as e:  # bad UTF-8, bad JSON, a duplicate key, NaN, a huge int literal
+        msg = str(e)
+        if not msg.startswith('load:'):
+            msg = f"load: {os.fspath(path)!r} is not valid JSON: {msg}"
+        raise ValueError(msg) from None
+    return _model_from_doc(doc)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError(f"load: duplicate key {k!r:.60}")
+        d[k] = v
+    return d
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"load: {name} is not allowed (weights must be finite numbers)")
+
+
+def _model_from_doc(doc: Any) -> MLP:
+    if not isinstance(doc, dict):
+        raise ValueError(f"load: the file must hold a JSON object, got {type(doc).__name__}")
+    expected = {'format', 'version', 'nin', 'nouts', 'activation', 'state'}
+    if set(doc) != expected:
+        missing, extra = expected - set(doc), set(doc) - expected
+        raise ValueError(
+            f"load: wrong top-level keys (missing {sorted(missing)}, unexpected {sorted(extra)})"
+        )
+    if doc['format'] != _FORMAT:
+        raise ValueError(f"load: 'format' must be {_FORMAT!r}, got {doc['format']!r:.60}")
+    if doc['version'] != _VERSION or isinstance(doc['version'], bool):
+        raise ValueError(f"load: unsupported 'version' {doc['version']!r:.60}")
+    nin, nouts, activation, state = doc['nin'], doc['nouts'], doc['activation'], doc['state']
+    if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
+        raise ValueError(f"load: 'nin' must be a positive int, got {nin!r:.60}")
+    if not isinstance(nouts, list) or not nouts:
+        raise ValueError(f"load: 'nouts' must be a non-empty list, got {nouts!r:.60}")
+    for i, n in enumerate(nouts):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"load: 'nouts[{i}]' must be a positive int, got {n!r:.60}")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"load: 'activation' must be one of {', '.join(ACTIVATIONS)}; got {activation!r:.60}"
+        )
+    if not isinstance(state, dict):
+        raise ValueError(f"load: 'state' must be an object, got {type(state).__name__}")
+    # The count comes first: it bounds the model built below by the size of the file.
+    count = _parameter_count(nin, nouts)
+    if count != len(state):
+        raise ValueError(
+            f"load: the architecture nin={nin}, nouts={nouts} has {count} parameters "
+            f"but 'state' holds {len(state)}"
+        )
+    model = MLP(nin, nouts, activation, seed=0)
+    try:
+        model.load_state_dict(state)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"load: {e}") from None
+    return model
+
+
+# -----------------------------------------------------------------------------
+# Onward to PyTorch.
+# -----------------------------------------------------------------------------
+
+
+def to_torch(model: MLP) -> Any:
+    """The same network as a float64 torch.nn.Sequential of Linear and activation modules."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"to_torch: expected an MLP, got {type(model).__name__}")
+    import torch
+
+    modules: list = []
+    for layer in model.layers:
+        linear = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(
+                torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64)
+            )
+            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+        modules.append(linear)
+        if layer.activation == 'relu':
+            modules.append(torch.nn.ReLU())
+        elif layer.activation == 'tanh':
+            modules.append(torch.nn.Tanh())
+        elif layer.activation == 'sigmoid':
+            modules.append(torch.nn.Sigmoid())
+        elif layer.activation == 'leaky_relu':
+            modules.append(torch.nn.LeakyReLU(LEAKY_SLOPE))
+    return torch.nn.Sequential(*modules)
