@@ -412,7 +412,18 @@ def _write(path: str, data: bytes) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    raise CLIError('demo is not available yet')
+    """demo: train the classic network and write its pictures (see microgrid.demo)."""
+    from microgrid.demo import run_demo
+    from microgrid.draw import RendererNotFoundError
+
+    try:
+        run_demo(args.out, steps=args.steps, seed=args.seed)
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else f" into {args.out}"
+        raise CLIError(f"cannot write{where}: {err.strerror or err}") from None
+    except RendererNotFoundError as err:
+        raise CLIError(str(err)) from None
+    return 0
 
 
 _COMMANDS = {'grad': _grad, 'step': _step, 'draw': _draw, 'demo': _demo}

@@ -1,0 +1,186 @@
+"""The main job, ``microgrid demo``: train micrograd's classic network and picture it.
+
+micrograd's demo setup: MLP(2, [16, 16, 1]) with relu on 100 two-moons points (noise
+0.1), the mean hinge loss plus 1e-4 times the sum of squared parameters, full-batch SGD
+whose learning rate falls linearly from 1.0 to 0.1 (lr = 1.0 - 0.9 * k / steps). Then
+it writes, into one folder:
+
+- ``neuron.svg``: the graph of one neuron of the trained network on one input, after
+  backward, with the local derivative on every edge;
+- ``neuron_backprop.html``: the backprop player for that neuron, one chain-rule step
+  per frame;
+- ``training.gif``: the decision boundary and the loss while training;
+- ``loss.png``: the loss and accuracy curves.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from microgrid.engine import Value
+
+__all__ = [
+    'DEFAULT_OUT',
+    'DemoResult',
+    'classic_schedule',
+    'classic_setup',
+    'pick_neuron',
+    'run_demo',
+]
+
+DEFAULT_OUT = 'microgrid-demo'
+N_SAMPLES = 100
+NOISE = 0.1
+L2 = 1e-4
+LR_START, LR_END = 1.0, 0.1
+FRAMES = 20  # training.gif shows about this many epochs
+FILES = {
+    'neuron.svg': 'the graph of one neuron, local derivatives on the edges',
+    'neuron_backprop.html': 'its backward pass, step by step (open in a browser)',
+    'training.gif': 'the decision boundary while training',
+    'loss.png': 'the loss and accuracy curves',
+}
+
+
+class DemoResult(NamedTuple):
+    """What run_demo() did: final loss and accuracy, the history, the files, the time."""
+
+    loss: float
+    accuracy: float
+    history: dict[str, list[float]]
+    files: dict[str, Path]
+    seconds: float
+
+
+def classic_setup(seed: int = 1337) -> tuple[Any, list[list[float]], list[int], Any]:
+    """(model, X, y, optimizer): micrograd's demo network, data and SGD, seeded."""
+    from microgrid import data, nn, optim
+
+    X, y = data.make_moons(n_samples=N_SAMPLES, noise=NOISE, seed=seed)
+    model = nn.MLP(2, [16, 16, 1], activation='relu', seed=seed)
+    optimizer = optim.SGD(model.parameters(), lr=LR_START)
+    return model, X, y, optimizer
+
+
+def classic_schedule(optimizer: Any, steps: int, on_step: Callable[[], Any] | None = None) -> Any:
+    """micrograd's schedule lr = 1.0 - 0.9 * k / steps, as a LinearLR.
+
+    ``on_step`` runs at each step(), which fit() calls once per epoch: the demo moves
+    its progress bar with it, as training_animation() runs fit() without one.
+    """
+    from microgrid.optim import LinearLR
+
+    class Schedule(LinearLR):
+        def step(self) -> None:
+            super().step()
+            if on_step is not None:
+                on_step()
+
+    return Schedule(optimizer, 1.0, LR_END / LR_START, total_iters=steps)
+
+
+def pick_neuron(model: Any, X: list[list[float]]) -> tuple[Value, dict[str, Value]]:
+    """One first-layer neuron on one input where its relu is active (so grads flow).
+
+    Returns the neuron's output o and names for its nodes: x1 x2 (the input), w1 w2 b
+    (the neuron's own parameters), n (w.x + b) and o (relu(n)).
+    """
+    neurons = model.layers[0].neurons
+    for x in X:
+        for neuron in neurons:
+            x1, x2 = Value(x[0], 'x1'), Value(x[1], 'x2')
+            o = neuron([x1, x2])
+            if o.data > 0:
+                names = {'x1': x1, 'x2': x2, 'w1': neuron.w[0], 'w2': neuron.w[1]}
+                names.update(b=neuron.b, n=o.parents[0], o=o)
+                return o, names
+    x1, x2 = Value(X[0][0], 'x1'), Value(X[0][1], 'x2')  # every relu is dead: show one anyway
+    o = neurons[0]([x1, x2])
+    names = {'x1': x1, 'x2': x2, 'w1': neurons[0].w[0], 'w2': neurons[0].w[1]}
+    names.update(b=neurons[0].b, n=o.parents[0], o=o)
+    return o, names
+
+
+def _check_int(value: Any, what: str, low: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    if low is not None and value < low:
+        raise ValueError(f"{what} must be at least {low}, got {value}")
+    return value
+
+
+def run_demo(
+    out: str | os.PathLike = DEFAULT_OUT,
+    steps: int = 100,
+    seed: int = 1337,
+    *,
+    progress: bool = True,
+    frames: int = FRAMES,
+    echo: Callable[[str], Any] = print,
+) -> DemoResult:
+    """Train the classic network, write the four files into ``out`` and report on ``echo``.
+
+    ``steps`` epochs of full-batch training; ``seed`` fixes the data and the initial
+    weights; ``frames`` is about how many epochs training.gif shows; ``progress``
+    shows a progress bar (tqdm, on stderr).
+    """
+    start = time.perf_counter()
+    steps = _check_int(steps, 'steps', 1)
+    seed = _check_int(seed, 'seed')
+    frames = _check_int(frames, 'frames', 1)
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a folder path, got {type(out).__name__}")
+    folder = Path(out)
+
+    from microgrid.draw import draw, find_renderer
+    from microgrid.player import backprop_player
+    from microgrid.plot import plot_history, training_animation
+
+    find_renderer()  # no renderer: say so now, not after training
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {name: folder / name for name in FILES}
+
+    model, X, y, optimizer = classic_setup(seed)
+    echo(
+        f"microgrid demo: MLP(2, [16, 16, 1]) relu on {N_SAMPLES} two-moons points"
+        f" (noise {NOISE}), hinge loss + {L2:g} L2, SGD lr {LR_START:g} -> {LR_END:g},"
+        f" {steps} steps, seed {seed}"
+    )
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc='training', unit='step')
+    try:
+        schedule = classic_schedule(optimizer, steps, bar.update if bar is not None else None)
+        _, history = training_animation(
+            model, X, y, 'hinge', optimizer, steps, files['training.gif'],
+            every=max(1, math.ceil(steps / frames)), scheduler=schedule, l2=L2,
+            duration=250, resolution=30,
+        )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    loss, accuracy = history['loss'][-1], history['accuracy'][-1]
+    echo(f"final loss {loss:.4f}, accuracy {accuracy:.0%}")
+
+    o, names = pick_neuron(model, X)
+    for v in names.values():  # the weights still hold the last training step's grads
+        v.grad = 0.0
+    o.backward()
+    svg = draw(o, names=names, show_local_grads=True).pipe(format='svg')
+    files['neuron.svg'].write_bytes(svg)
+    backprop_player(o, files['neuron_backprop.html'], names=names, show_local_grads=True)
+    plot_history(history, files['loss.png'])
+
+    width = max(len(str(p)) for p in files.values())
+    for name, path in files.items():
+        echo(f"wrote {str(path):<{width}}  {FILES[name]}")
+    seconds = time.perf_counter() - start
+    echo(f"done in {seconds:.1f} s")
+    return DemoResult(loss, accuracy, history, files, seconds)

@@ -1,0 +1,192 @@
+"""The main job: microgrid demo trains the classic network and writes four valid files."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from microgrid import losses
+from microgrid.cli import main
+from microgrid.demo import FILES, classic_schedule, classic_setup, pick_neuron, run_demo
+from microgrid.engine import Value, no_grad
+
+ROOT = Path(__file__).resolve().parents[1]
+SVG = '{http://www.w3.org/2000/svg}'
+
+
+@pytest.fixture(scope='module')
+def demo_run(tmp_path_factory):
+    """One short demo through the command line, shared by the checks on its files."""
+    out = tmp_path_factory.mktemp('demo') / 'nested' / 'out'  # the folder is created
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(['demo', '--steps', '3', '--seed', '7', '--out', str(out)])
+    return status, stdout.getvalue(), stderr.getvalue(), out
+
+
+def test_demo_exits_0_and_reports_loss_accuracy_and_files(demo_run):
+    status, out, err, folder = demo_run
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith('microgrid demo: MLP(2, [16, 16, 1]) relu on 100 two-moons')
+    assert '3 steps, seed 7' in lines[0]
+    for name in FILES:
+        assert any(line.startswith(f'wrote {folder / name} ') for line in lines), name
+    assert lines[-1].startswith('done in ')
+    assert 'training' in err and '3/3' in err  # the progress bar
+    assert 'Traceback' not in err
+
+
+def test_demo_training_is_micrograds_setup(demo_run):
+    """The printed loss and accuracy are those of the classic setup trained by hand."""
+    _, out, _, _ = demo_run
+    model, X, y, optimizer = classic_setup(seed=7)
+    schedule = classic_schedule(optimizer, 3)
+    params = model.parameters()
+    labels = [2.0 * t - 1.0 for t in y]  # {0, 1} -> {-1, +1}
+    for _ in range(3):
+        scores = [model(x) for x in X]
+        data_loss = sum(max(0.0, 1.0 - t * s.data) for t, s in zip(labels, scores)) / len(X)
+        reg = 1e-4 * sum(p.data * p.data for p in params)
+        loss = data_loss + reg
+        accuracy = sum((s.data > 0) == (t > 0) for t, s in zip(labels, scores)) / len(X)
+        total = losses.hinge(scores, labels) + 1e-4 * losses.l2(params)
+        assert total.data == pytest.approx(loss, rel=1e-12)
+        for p in params:
+            p.grad = 0.0
+        total.backward()
+        for p in params:
+            p.data -= optimizer.lr * p.grad
+        schedule.step()
+    assert f'final loss {loss:.4f}, accuracy {accuracy:.0%}' in out
+
+
+def test_classic_schedule_is_micrograds_linear_decay():
+    _, _, _, optimizer = classic_setup(seed=0)
+    calls = []
+    schedule = classic_schedule(optimizer, 10, on_step=lambda: calls.append(1))
+    lrs = []
+    for _ in range(10):
+        lrs.append(optimizer.lr)
+        schedule.step()
+    assert lrs == pytest.approx([1.0 - 0.9 * k / 10 for k in range(10)], rel=1e-12)
+    assert len(calls) == 10
+
+
+def test_demo_svg_is_the_neuron_with_local_grads(demo_run):
+    folder = demo_run[3]
+    root = ET.parse(folder / 'neuron.svg').getroot()  # it parses
+    assert root.tag == f'{SVG}svg'
+    texts = [t.text for t in root.iter(f'{SVG}text') if t.text]
+    for name in ('x1', 'x2', 'w1', 'w2', 'b', 'n', 'o', 'dot', 'relu'):
+        assert name in texts, name
+    # on the edges: d n/d w1 = x1 and d n/d x1 = w1, and so on; d n/d b = d o/d n = 1
+    data = {texts[i]: texts[i + 1].removeprefix('data ') for i in range(len(texts) - 1)}
+    edge_labels = [t for t in texts if not t.startswith(('data ', 'grad '))]
+    for leaf in ('x1', 'w1', 'x2', 'w2'):
+        assert data[leaf] in edge_labels, leaf  # the partner's local derivative is this data
+    assert edge_labels.count('1.0') >= 2
+    # after backward: do/dw1 = x1 (relu active)
+    grads = {texts[i]: texts[i + 2].removeprefix('grad ') for i in range(len(texts) - 2)}
+    assert grads['w1'] == data['x1'] and grads['o'] == '1.0'
+
+
+def test_demo_html_has_the_player(demo_run):
+    page = (demo_run[3] / 'neuron_backprop.html').read_text(encoding='utf-8')
+    assert page.startswith('<!DOCTYPE html>')
+    assert 'class="mg-player"' in page and '<svg' in page
+    for act in ('prev', 'play', 'next'):
+        assert f'data-act="{act}"' in page
+    # seed + 5 edges into the dot node (w1, x1, w2, x2, b) + 1 into relu
+    assert 'step 1 / 7' in page
+    # the chain rule for w1 of this neuron, with x1's value from the SVG
+    texts = [t.text for t in ET.parse(demo_run[3] / 'neuron.svg').getroot().iter(f'{SVG}text')]
+    x1 = texts[texts.index('x1') + 1].removeprefix('data ')
+    assert f'w1.grad += dn/dw1 * n.grad = {x1} * 1.0 = {x1}, so w1.grad = {x1}' in page
+
+
+def test_demo_gif_has_a_frame_per_epoch(demo_run):
+    from PIL import Image
+
+    with Image.open(demo_run[3] / 'training.gif') as im:
+        assert im.format == 'GIF'
+        assert im.n_frames == 3  # 3 steps, fewer than 20 frames: every epoch is shown
+
+
+def test_demo_loss_curve_is_a_png(demo_run):
+    from PIL import Image
+
+    with Image.open(demo_run[3] / 'loss.png') as im:
+        assert im.format == 'PNG' and im.width > 300 and im.height > 200
+
+
+def test_pick_neuron_is_an_active_first_layer_neuron():
+    model, X, _, _ = classic_setup(seed=1337)
+    o, names = pick_neuron(model, X)
+    neuron = next(n for n in model.layers[0].neurons if n.w[0] is names['w1'])
+    assert names['w2'] is neuron.w[1] and names['b'] is neuron.b
+    x1, x2 = names['x1'].data, names['x2'].data
+    assert [x1, x2] in X
+    n = neuron.w[0].data * x1 + neuron.w[1].data * x2 + neuron.b.data
+    assert n > 0 and o.data == pytest.approx(n, rel=1e-12)
+    assert o.op == 'relu' and names['n'] is o.parents[0] and names['o'] is o
+    o.backward()
+    assert names['w1'].grad == pytest.approx(x1) and names['x2'].grad == pytest.approx(
+        neuron.w[1].data
+    )
+
+
+def test_pick_neuron_when_every_relu_is_dead():
+    model, X, _, _ = classic_setup(seed=1)
+    with no_grad():
+        for neuron in model.layers[0].neurons:
+            neuron.b.data = -100.0
+    o, names = pick_neuron(model, X)
+    assert o.data == 0.0 and names['o'] is o and isinstance(names['n'], Value)
+
+
+def test_demo_into_a_file_is_a_one_line_error(capsys, tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('not a folder')
+    status = main(['demo', '--steps', '1', '--out', str(blocker / 'out')])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert err.count('\n') == 1 and err.startswith('microgrid: error: cannot write')
+    assert 'Traceback' not in err
+
+
+@pytest.mark.parametrize(
+    'kwargs, error',
+    [
+        ({'steps': 0}, ValueError),
+        ({'steps': 2.5}, TypeError),
+        ({'seed': '1'}, TypeError),
+        ({'frames': 0}, ValueError),
+        ({'out': 3}, TypeError),
+    ],
+)
+def test_run_demo_checks_its_arguments(kwargs, error, tmp_path):
+    kwargs.setdefault('out', tmp_path)
+    with pytest.raises(error):
+        run_demo(**kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_as_a_process(tmp_path):
+    env = {**os.environ, 'MPLBACKEND': 'Agg'}
+    p = subprocess.run(
+        [sys.executable, '-m', 'microgrid', 'demo', '--steps', '1', '--out', 'here'],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert 'Traceback' not in p.stderr
+    assert sorted(f.name for f in (tmp_path / 'here').iterdir()) == sorted(FILES)
+    assert math.isfinite(float(p.stdout.split('final loss ')[1].split(',')[0]))
