@@ -21,7 +21,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.run-installed
 
 demo: $(VENV)/.run-installed
-	$(BIN)/python -m microgrid
+	$(BIN)/python -m microgrid demo
 
 test: lint typecheck pytest
 

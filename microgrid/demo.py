@@ -62,26 +62,16 @@ def classic_setup(seed: int = 1337) -> tuple[Any, list[list[float]], list[int], 
     from microgrid import data, nn, optim
 
     X, y = data.make_moons(n_samples=N_SAMPLES, noise=NOISE, seed=seed)
-    model = nn.MLP(2, [16, 16, 1], activation='relu', seed=seed)
+    model = nn.MLP(2, [16, 16, 1], activation='relu', init='uniform', seed=seed)
     optimizer = optim.SGD(model.parameters(), lr=LR_START)
     return model, X, y, optimizer
 
 
-def classic_schedule(optimizer: Any, steps: int, on_step: Callable[[], Any] | None = None) -> Any:
-    """micrograd's schedule lr = 1.0 - 0.9 * k / steps, as a LinearLR.
-
-    ``on_step`` runs at each step(), which fit() calls once per epoch: the demo moves
-    its progress bar with it, as training_animation() runs fit() without one.
-    """
+def classic_schedule(optimizer: Any, steps: int) -> Any:
+    """micrograd's schedule lr = 1.0 - 0.9 * k / steps, as a LinearLR."""
     from microgrid.optim import LinearLR
 
-    class Schedule(LinearLR):
-        def step(self) -> None:
-            super().step()
-            if on_step is not None:
-                on_step()
-
-    return Schedule(optimizer, 1.0, LR_END / LR_START, total_iters=steps)
+    return LinearLR(optimizer, 1.0, LR_END / LR_START, total_iters=steps)
 
 
 def pick_neuron(model: Any, X: list[list[float]]) -> tuple[Value, dict[str, Value]]:
@@ -151,21 +141,11 @@ def run_demo(
         f" (noise {NOISE}), hinge loss + {L2:g} L2, SGD lr {LR_START:g} -> {LR_END:g},"
         f" {steps} steps, seed {seed}"
     )
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc='training', unit='step')
-    try:
-        schedule = classic_schedule(optimizer, steps, bar.update if bar is not None else None)
-        _, history = training_animation(
-            model, X, y, 'hinge', optimizer, steps, files['training.gif'],
-            every=max(1, math.ceil(steps / frames)), scheduler=schedule, l2=L2,
-            duration=250, resolution=30,
-        )  # fmt: skip
-    finally:
-        if bar is not None:
-            bar.close()
+    _, history = training_animation(
+        model, X, y, 'hinge', optimizer, steps, files['training.gif'],
+        every=max(1, math.ceil(steps / frames)), scheduler=classic_schedule(optimizer, steps),
+        l2=L2, duration=250, resolution=30, progress=progress,
+    )  # fmt: skip
     loss, accuracy = history['loss'][-1], history['accuracy'][-1]
     echo(f"final loss {loss:.4f}, accuracy {accuracy:.0%}")
 

@@ -281,12 +281,13 @@ def training_animation(
     duration: int = 200,
     l2: float = 0.0,
     seed: Any = None,
+    progress: bool = False,
 ) -> tuple[Path, dict[str, list[float]]]:
     """Train with microgrid.training.fit and save a GIF of the decision boundary and loss.
 
     One frame is recorded after every ``every``-th epoch (and after the last one), so
     ``ceil(epochs / every)`` frames, each ``duration`` ms. The model, data, loss,
-    optimizer and scheduler are those fit() takes. Returns (path, history).
+    optimizer, scheduler and progress bar are those fit() takes. Returns (path, history).
     """
     from microgrid.training import fit
 
@@ -316,7 +317,7 @@ def training_animation(
 
     history = fit(
         model, points, labels, loss=loss, optimizer=optimizer, epochs=epochs,
-        batch_size=batch_size, scheduler=scheduler, l2=l2, seed=seed, progress=False,
+        batch_size=batch_size, scheduler=scheduler, l2=l2, seed=seed, progress=progress,
         callback=record,
     )  # fmt: skip
     target = Path(path)
