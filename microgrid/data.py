@@ -24,6 +24,7 @@ from typing import Any
 
 
 def _rng(seed: Any) -> random.Random:
+    """A private generator: a given random.Random is used as is, else one seeded with seed."""
     if isinstance(seed, random.Random):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str, bytes))):

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
+from microgrid.data import _rng  # a private random.Random, never the global one
 from microgrid.engine import Value, dot
 
 ACTIVATIONS = ('relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear')
@@ -146,15 +147,6 @@ def _check_choice(value: Any, choices: tuple, what: str) -> str:
         names = ', '.join(map(repr, choices))
         raise ValueError(f"{what} must be one of {names}; got {value!r:.40}")
     return value
-
-
-def _rng(seed: Any) -> random.Random:
-    """A private generator: a given random.Random is used as is, else one seeded with seed."""
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str, bytes))):
-        raise TypeError(f"seed must be an int, a str or None, got {type(seed).__name__}")
-    return random.Random(seed)
 
 
 def _initial_weights(nin: int, fan_out: int, init: str, rng: random.Random) -> list[float]:
