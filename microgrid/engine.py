@@ -356,15 +356,13 @@ def _binary(x, y, op: str, rule):
 
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - microgrid.sum, as torch.sum
     """The sum of values as ONE node whose parents are all the Value inputs."""
-    values = list(values)
-    total, parents = 0.0, []
-    for v in values:
-        if type(v) is Value:
-            total += v.data
-            parents.append(v)
-        else:
-            total += _require_number(v, 'sum')
-    node = _node(total, 'sum', tuple(chain.from_iterable((p, 1.0) for p in parents)))
+    values = values if type(values) is list else list(values)
+    constants: list = []  # the numbers among values: they are added but get no edge
+    data = [v.data if type(v) is Value else _constant(v, 'sum', constants) for v in values]
+    parents = [v for v in values if type(v) is Value] if constants else values
+    edges: list = [1.0] * (2 * len(parents))  # (p0, 1.0, p1, 1.0, ...): d sum/d p = 1
+    edges[0::2] = parents
+    node = _node(builtins.sum(data, 0.0), 'sum', tuple(edges))
     if _mode:
         _special(node, values)
     return node
@@ -372,22 +370,44 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - microgrid.sum, as torch
 
 def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     """sum(w * x) as ONE node: d/dw_i = x_i and d/dx_i = w_i."""
-    ws, xs = list(ws), list(xs)
+    ws = ws if type(ws) is list else list(ws)
+    xs = xs if type(xs) is list else list(xs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {len(xs)})")
-    wd = [w.data if type(w) is Value else _require_number(w, 'dot') for w in ws]
-    xd = [x.data if type(x) is Value else _require_number(x, 'dot') for x in xs]
-    total = builtins.sum(map(operator.mul, wd, xd))
-    edges: list = []
-    for w, x, a, b in zip(ws, xs, wd, xd):  # a = w.data, b = x.data
-        if type(w) is Value:
-            edges += (w, b)
-        if type(x) is Value:
-            edges += (x, a)
-    node = _node(total, 'dot', tuple(edges))
+    constants: list = []  # the numbers among ws and xs: they get no edge
+    wd = [w.data if type(w) is Value else _constant(w, 'dot', constants) for w in ws]
+    w_constants = len(constants)
+    xd = [x.data if type(x) is Value else _constant(x, 'dot', constants) for x in xs]
+    edges = _dot_edges(ws, wd, xs, xd, w_constants, len(constants) - w_constants)
+    node = _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges)
     if _mode:
         _special(node, (ws, xs))
     return node
+
+
+def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int):
+    """The edges of a dot: (w_i, x_i.data, x_i, w_i.data) for each i, constants left out.
+
+    Speed: slice assignments interleave the four lists in C. Constants are looked for
+    only if there are some, from the end (where a neuron's bias input 1.0 sits).
+    """
+    n = len(ws)
+    if x_constants == n and not w_constants:  # weights times a row of data
+        edges = [None] * (2 * n)
+        edges[0::2], edges[1::2] = ws, xd
+        return tuple(edges)
+    edges = [None] * (4 * n)
+    edges[0::4], edges[1::4], edges[2::4], edges[3::4] = ws, xd, xs, wd
+    left, i = w_constants + x_constants, n
+    while left:
+        i -= 1
+        if type(xs[i]) is not Value:
+            del edges[4 * i + 2 : 4 * i + 4]
+            left -= 1
+        if type(ws[i]) is not Value:
+            del edges[4 * i : 4 * i + 2]
+            left -= 1
+    return tuple(edges)
 
 
 # -- numbers in, numbers out ------------------------------------------------
@@ -416,6 +436,12 @@ def _to_float(x: Any) -> float:
     return f
 
 
+def _constant(x: Any, op: str, met: list) -> float:
+    """A number given to sum() or dot(), noted in met, as a float (else a TypeError)."""
+    met.append(x)
+    return x if type(x) is float else _require_number(x, op)
+
+
 def _require_number(x: Any, op: str) -> float:
     f = _number(x)
     if f is None:
@@ -429,8 +455,8 @@ def _data(x: Any) -> float:
 
 # -----------------------------------------------------------------------------
 # 3. The order of backward: every interior node after all of its parents.
-#    An explicit stack instead of recursion, so a chain of any depth works.
-#    Leaves have nothing to pass on, so they are never pushed.
+#    A depth-first search with an explicit stack instead of recursion, so a chain of
+#    any depth works. Leaves have nothing to pass on, so they are never pushed.
 # -----------------------------------------------------------------------------
 
 
@@ -438,18 +464,26 @@ def _topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     if not root._edges:
         return order
-    visited = {root}
-    stack = [(root, iter(root._edges[0::2]))]
+    seen = set()  # interior nodes once expanded, leaves once met
+    stack: list = [root]
+    # Speed: the stack holds nodes only, no per-node tuples or iterators. A node is
+    # pushed again under a None marker when it is expanded; its parents go on top, so
+    # when the marker comes off, every parent is placed and the node can follow.
     while stack:
-        node, parents = stack[-1]
-        for p in parents:
-            if p._edges and p not in visited:
-                visited.add(p)
-                stack.append((p, iter(p._edges[0::2])))
-                break
-        else:  # every parent is placed: so is this node
-            stack.pop()
-            order.append(node)
+        node = stack.pop()
+        if node is None:  # the marker: its node's parents are all placed
+            order.append(stack.pop())
+        elif node not in seen:  # (a node pushed twice is expanded once)
+            seen.add(node)
+            stack += (node, None)
+            parents = node._edges[0::2]
+            if not seen.issuperset(parents):  # Speed: often all seen; a test in C
+                for p in reversed(parents):  # reversed: the first parent comes off first
+                    if p not in seen:
+                        if p._edges:
+                            stack.append(p)
+                        else:
+                            seen.add(p)
     return order
 
 
