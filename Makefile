@@ -25,9 +25,11 @@ demo: $(VENV)/.run-installed
 
 test: lint typecheck pytest
 
+PY_DIRS := $(wildcard microgrid tests benchmarks)
+
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check microgrid tests benchmarks
-	$(BIN)/ruff format --check microgrid tests benchmarks
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
