@@ -1,14 +1,15 @@
 """microgrid: a scalar reverse-mode autodiff engine for learning backpropagation.
 
-The engine (Value, backward, sum, dot, no_grad, detect_anomaly) is imported at once;
-everything else loads on first use, so ``import microgrid`` stays fast.
+The engine and the light instruments are imported at once. compile, draw, explain and
+gradcheck share their module's name, and importing them here lets the function own the
+name (``microgrid.draw`` is the function). Their heavy imports (numpy, graphviz) happen
+inside functions; the other modules load on first use, so ``import microgrid`` stays fast.
 """
 
 from importlib import import_module
 from typing import Any
 
-# These modules share a name with their main function and are light to import, so they
-# are imported now: the function then owns the name (microgrid.explain is the function).
+from microgrid.compile import TraceMismatchError, compile
 from microgrid.draw import draw
 from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
 from microgrid.explain import explain
@@ -22,12 +23,12 @@ _LAZY = {
     'backprop_player': 'microgrid.player',
     'backprop_frames': 'microgrid.player',
     'backprop_gif': 'microgrid.player',
-    'compile': 'microgrid.compile',
 }
 _SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
 
 __all__ = [
-    'GradcheckError', 'Step', 'Value', 'detect_anomaly', 'dot', 'draw', 'explain', 'gradcheck',
+    'GradcheckError', 'Step', 'TraceMismatchError', 'Value', 'compile', 'detect_anomaly', 'dot',
+    'draw', 'explain', 'gradcheck',
     'name_of', 'no_grad', 'sum',
     *_LAZY, *sorted(_SUBMODULES),
 ]  # fmt: skip

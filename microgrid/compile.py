@@ -40,8 +40,6 @@ eagerly, so that anomalies are reported where they arise.
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -1047,17 +1045,3 @@ def _check_backward(result: CompiledValue, grad: float) -> None:
                 f"compile(check=True): the gradient of {engine.name_of(v)} is {_fmt(r)} by the "
                 f"replay but {_fmt(e)} by eager backward. {_CONTROL_FLOW}"
             )
-
-
-# microgrid.compile.TraceMismatchError works whether microgrid.compile is this function
-compile.TraceMismatchError = TraceMismatchError  # type: ignore[attr-defined]
-
-
-# `import microgrid.compile` binds the module where microgrid.compile (the function) is
-# expected: let the module be called like the function.
-class _CallableModule(types.ModuleType):
-    def __call__(self, fn: Callable[..., Any], check: bool = False, static_argnums: Any = ()):
-        return compile(fn, check=check, static_argnums=static_argnums)
-
-
-sys.modules[__name__].__class__ = _CallableModule
