@@ -515,3 +515,19 @@ def value_svg(v: Value, max_nodes: int = 500) -> str | None:
     except RendererNotFoundError as e:
         warnings.warn(str(e), RuntimeWarning, stacklevel=2)
         return None
+
+
+def _show_values_as_graphs_in_ipython() -> None:
+    """In Jupyter/IPython, display a Value as its graph.
+
+    The engine never imports drawing code (it sits below it), so the display hook is
+    registered from here, when microgrid is imported inside an IPython shell.
+    """
+    ipython = sys.modules.get('IPython')
+    shell = ipython.get_ipython() if ipython is not None else None
+    formatter = getattr(shell, 'display_formatter', None)
+    if formatter is not None:
+        formatter.formatters['image/svg+xml'].for_type(Value, value_svg)
+
+
+_show_values_as_graphs_in_ipython()

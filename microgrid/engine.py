@@ -23,7 +23,7 @@ import operator
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from itertools import chain
 from numbers import Complex, Real
 from typing import Any
@@ -273,12 +273,6 @@ class Value:
         op = f", op={self.op!r}" if self.op else ''
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g}{op})"
 
-    def _repr_svg_(self) -> str | None:
-        """Jupyter shows a Value as its graph (None, the plain repr, past 500 nodes)."""
-        from microgrid.draw import value_svg  # drawing sits above the engine: import late
-
-        return value_svg(self)
-
     # -- 3. backward ------------------------------------------------------------
     def backward(self, grad: Any = 1.0) -> None:
         """Fill ``grad`` of every node this one depends on, by the chain rule.
@@ -502,25 +496,23 @@ def _set_mode(bit: int, on: bool) -> None:
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
+def _switched_on(bit: int) -> Iterator[None]:
+    before = _mode & bit
+    _set_mode(bit, True)
+    try:
+        yield
+    finally:
+        _set_mode(bit, bool(before))  # an inner exit leaves an outer switch on
+
+
+def no_grad() -> AbstractContextManager[None]:
     """Inside, ops record no parents: results are plain leaves (for updates, evaluation)."""
-    before = _mode & _NO_GRAD
-    _set_mode(_NO_GRAD, True)
-    try:
-        yield
-    finally:
-        _set_mode(_NO_GRAD, bool(before))
+    return _switched_on(_NO_GRAD)
 
 
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
+def detect_anomaly() -> AbstractContextManager[None]:
     """Inside, a NaN or infinite result or gradient raises FloatingPointError at its source."""
-    before = _mode & _ANOMALY
-    _set_mode(_ANOMALY, True)
-    try:
-        yield
-    finally:
-        _set_mode(_ANOMALY, bool(before))
+    return _switched_on(_ANOMALY)
 
 
 def _special(node: Value, operands: Any) -> None:

@@ -312,8 +312,16 @@ def test_value_shows_its_graph_in_jupyter(no_dot):
     svg = value_svg(o)
     _, nodes, _ = parse(svg)
     assert any(texts[0] == 'x1' for texts in nodes.values())
-    if hasattr(Value, '_repr_svg_'):
-        assert o._repr_svg_() == svg
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        draw_module._show_values_as_graphs_in_ipython()
+        data, _ = shell.display_formatter.format(o)
+        assert data['image/svg+xml'] == svg
+        assert data['text/plain'] == repr(o)
+    finally:
+        InteractiveShell.clear_instance()
 
 
 @pytest.mark.skipif(SYSTEM_DOT is None, reason='no system Graphviz dot to compare with')
