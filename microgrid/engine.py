@@ -34,55 +34,27 @@ from typing import Any
 # -----------------------------------------------------------------------------
 
 
-def _add(a, b):  return a + b, 1.0, 1.0  # fmt: skip
+# fmt: off
+def _add(a, b):  return a + b, 1.0, 1.0
+def _sub(a, b):  return a - b, 1.0, -1.0
+def _mul(a, b):  return a * b, b, a
+def _div(a, b):  q = _check_div(a, b); return q, 1.0 / b, -q / b
+def _pow(a, b):  p = _check_pow(a, b); return p, _dpow_da(a, b), _dpow_db(a, b, p)
 
+def _neg(a):     return -a, -1.0
+def _abs(a):     return abs(a), (a > 0) - (a < 0) + 0.0
+def _exp(a):     e = _check_exp(a); return e, e
+def _log(a):     _check_domain('log', a, a > 0, '> 0'); return math.log(a), 1.0 / a
+def _sqrt(a):    s = _check_sqrt(a); return s, 0.5 / s if s else math.inf
+def _tanh(a):    t = math.tanh(a); return t, 1.0 - t * t
+def _sigmoid(a): s = _logistic(a); return s, s * (1.0 - s)
+def _relu(a):    return (a, 1.0) if a > 0 else (0.0, 0.0)
+def _softplus(a): return max(a, 0.0) + math.log1p(math.exp(-abs(a))), _logistic(a)
+def _sin(a):     return math.sin(a), math.cos(a)
+def _cos(a):     return math.cos(a), -math.sin(a)
 
-def _sub(a, b):  return a - b, 1.0, -1.0  # fmt: skip
-
-
-def _mul(a, b):  return a * b, b, a  # fmt: skip
-
-
-def _div(a, b):  q = _check_div(a, b); return q, 1.0 / b, -q / b  # fmt: skip
-
-
-def _pow(a, b):  p = _check_pow(a, b); return p, _dpow_da(a, b), _dpow_db(a, b, p)  # fmt: skip
-
-
-def _neg(a):     return -a, -1.0  # fmt: skip
-
-
-def _abs(a):     return abs(a), (a > 0) - (a < 0) + 0.0  # fmt: skip
-
-
-def _exp(a):     e = _check_exp(a); return e, e  # fmt: skip
-
-
-def _log(a):     _check_domain('log', a, a > 0, '> 0'); return math.log(a), 1.0 / a  # fmt: skip
-
-
-def _sqrt(a):    s = _check_sqrt(a); return s, 0.5 / s if s else math.inf  # fmt: skip
-
-
-def _tanh(a):    t = math.tanh(a); return t, 1.0 - t * t  # fmt: skip
-
-
-def _sigmoid(a): s = _logistic(a); return s, s * (1.0 - s)  # fmt: skip
-
-
-def _relu(a):    return (a, 1.0) if a > 0 else (0.0, 0.0)  # fmt: skip
-
-
-def _softplus(a): return max(a, 0.0) + math.log1p(math.exp(-abs(a))), _logistic(a)  # fmt: skip
-
-
-def _sin(a):     return math.sin(a), math.cos(a)  # fmt: skip
-
-
-def _cos(a):     return math.cos(a), -math.sin(a)  # fmt: skip
-
-
-def _leaky_relu(a, slope): return (a, 1.0, 0.0) if a > 0 else (slope * a, slope, a)  # fmt: skip
+def _leaky_relu(a, slope): return (a, 1.0, 0.0) if a > 0 else (slope * a, slope, a)
+# fmt: on
 
 
 # The helpers the rules use: stable formulas, and the math module's errors.
@@ -202,51 +174,33 @@ class Value:
             _special(node, parents)
         return node
 
+    # fmt: off
     # -- arithmetic: each line picks a rule; constants are not nodes ------------
-    def __add__(self, other):      return _binary(self, other, '+', _add)  # fmt: skip
-
-    def __radd__(self, other):     return _binary(other, self, '+', _add)  # fmt: skip
-
-    def __sub__(self, other):      return _binary(self, other, '-', _sub)  # fmt: skip
-
-    def __rsub__(self, other):     return _binary(other, self, '-', _sub)  # fmt: skip
-
-    def __mul__(self, other):      return _binary(self, other, '*', _mul)  # fmt: skip
-
-    def __rmul__(self, other):     return _binary(other, self, '*', _mul)  # fmt: skip
-
-    def __truediv__(self, other):  return _binary(self, other, '/', _div)  # fmt: skip
-
-    def __rtruediv__(self, other): return _binary(other, self, '/', _div)  # fmt: skip
-
-    def __pow__(self, other):      return _binary(self, other, '**', _pow)  # fmt: skip
-
-    def __rpow__(self, other):     return _binary(other, self, '**', _pow)  # fmt: skip
-
-    def __neg__(self):             return _unary(self, 'neg', _neg)  # fmt: skip
-
-    def __pos__(self):             return self  # fmt: skip
-
-    def __abs__(self):             return _unary(self, 'abs', _abs)  # fmt: skip
+    def __add__(self, other):      return _binary(self, other, '+', _add)
+    def __radd__(self, other):     return _binary(other, self, '+', _add)
+    def __sub__(self, other):      return _binary(self, other, '-', _sub)
+    def __rsub__(self, other):     return _binary(other, self, '-', _sub)
+    def __mul__(self, other):      return _binary(self, other, '*', _mul)
+    def __rmul__(self, other):     return _binary(other, self, '*', _mul)
+    def __truediv__(self, other):  return _binary(self, other, '/', _div)
+    def __rtruediv__(self, other): return _binary(other, self, '/', _div)
+    def __pow__(self, other):      return _binary(self, other, '**', _pow)
+    def __rpow__(self, other):     return _binary(other, self, '**', _pow)
+    def __neg__(self):             return _unary(self, 'neg', _neg)
+    def __pos__(self):             return self
+    def __abs__(self):             return _unary(self, 'abs', _abs)
 
     # -- functions ------------------------------------------------------------
-    def exp(self) -> Value:        return _unary(self, 'exp', _exp)  # fmt: skip
-
-    def log(self) -> Value:        return _unary(self, 'log', _log)  # fmt: skip
-
-    def sqrt(self) -> Value:       return _unary(self, 'sqrt', _sqrt)  # fmt: skip
-
-    def tanh(self) -> Value:       return _unary(self, 'tanh', _tanh)  # fmt: skip
-
-    def sigmoid(self) -> Value:    return _unary(self, 'sigmoid', _sigmoid)  # fmt: skip
-
-    def relu(self) -> Value:       return _unary(self, 'relu', _relu)  # fmt: skip
-
-    def softplus(self) -> Value:   return _unary(self, 'softplus', _softplus)  # fmt: skip
-
-    def sin(self) -> Value:        return _unary(self, 'sin', _sin)  # fmt: skip
-
-    def cos(self) -> Value:        return _unary(self, 'cos', _cos)  # fmt: skip
+    def exp(self) -> Value:        return _unary(self, 'exp', _exp)
+    def log(self) -> Value:        return _unary(self, 'log', _log)
+    def sqrt(self) -> Value:       return _unary(self, 'sqrt', _sqrt)
+    def tanh(self) -> Value:       return _unary(self, 'tanh', _tanh)
+    def sigmoid(self) -> Value:    return _unary(self, 'sigmoid', _sigmoid)
+    def relu(self) -> Value:       return _unary(self, 'relu', _relu)
+    def softplus(self) -> Value:   return _unary(self, 'softplus', _softplus)
+    def sin(self) -> Value:        return _unary(self, 'sin', _sin)
+    def cos(self) -> Value:        return _unary(self, 'cos', _cos)
+    # fmt: on
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, slope * x otherwise."""
@@ -254,15 +208,13 @@ class Value:
             slope = _require_number(slope, 'leaky_relu slope')
         return _binary(self, slope, 'leaky_relu', _leaky_relu)
 
+    # fmt: off
     # -- comparisons look at data (for max(), sorting, if statements) -----------
-    def __lt__(self, other): return self.data < _data(other)  # fmt: skip
-
-    def __le__(self, other): return self.data <= _data(other)  # fmt: skip
-
-    def __gt__(self, other): return self.data > _data(other)  # fmt: skip
-
-    def __ge__(self, other): return self.data >= _data(other)  # fmt: skip
-
+    def __lt__(self, other): return self.data < _data(other)
+    def __le__(self, other): return self.data <= _data(other)
+    def __gt__(self, other): return self.data > _data(other)
+    def __ge__(self, other): return self.data >= _data(other)
+    # fmt: on
     __hash__ = object.__hash__  # identity, so Values work in sets and dicts
 
     def __format__(self, spec: str) -> str:
