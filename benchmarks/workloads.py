@@ -111,8 +111,12 @@ def microgrid_model(layers):
     return opt, loss_fn
 
 
-def make_microgrid(xs, ys, layers) -> Step:
+def make_microgrid(xs, ys, layers, compiled: bool = False) -> Step:
     opt, loss_fn = microgrid_model(layers)
+    if compiled:
+        import microgrid
+
+        loss_fn = microgrid.compile(loss_fn, static_argnums=(1,))  # labels: static
 
     def step(k: int) -> float:
         loss = loss_fn(xs, ys)
@@ -126,20 +130,7 @@ def make_microgrid(xs, ys, layers) -> Step:
 
 
 def make_microgrid_compiled(xs, ys, layers) -> Step:
-    import microgrid
-
-    opt, loss_fn = microgrid_model(layers)
-    compiled = microgrid.compile(loss_fn, static_argnums=(1,))  # labels: static
-
-    def step(k: int) -> float:
-        loss = compiled(xs, ys)
-        opt.zero_grad()
-        loss.backward()
-        opt.lr = learning_rate(k)
-        opt.step()
-        return loss.data
-
-    return step
+    return make_microgrid(xs, ys, layers, compiled=True)
 
 
 # -- 4. hand-written numpy: the same MLP as matrices, backprop by hand ----------------
