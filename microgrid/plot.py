@@ -3,11 +3,13 @@
 matplotlib, numpy and Pillow are imported inside the functions, so importing this module
 is cheap. Figures are made with ``matplotlib.figure.Figure`` directly (no pyplot, no GUI
 backend), so they work headless; each function returns its figure and saves it when
-given a ``path``.
+given a ``path``. The figures know how to show themselves: a figure that is a Jupyter
+cell's result is displayed as a PNG under the normal inline backend, without pyplot.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from numbers import Real
@@ -25,10 +27,29 @@ __all__ = [
 ]
 
 
-def _figure(size: tuple[float, float]) -> Any:
-    from matplotlib.figure import Figure
+_FIGURE_CLASS: Any = None
 
-    return Figure(figsize=size, layout='constrained')
+
+def _figure_class() -> Any:
+    """matplotlib's Figure with a ``_repr_png_``, made on first use (matplotlib is lazy)."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
+
+        class ShownFigure(Figure):
+            """A Figure that Jupyter displays as a PNG when it is a cell's result."""
+
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, format='png', dpi=100)
+                return buffer.getvalue()
+
+        _FIGURE_CLASS = ShownFigure
+    return _FIGURE_CLASS
+
+
+def _figure(size: tuple[float, float]) -> Any:
+    return _figure_class()(figsize=size, layout='constrained')
 
 
 def _save(fig: Any, path: str | Path | None) -> None:

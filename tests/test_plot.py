@@ -194,3 +194,17 @@ def test_training_animation_rejects_bad_arguments(tmp_path):
         training_animation(model, X, y, 'hinge', opt, 2, tmp_path / 'a.gif', every=0)
     with pytest.raises(ValueError, match='epochs'):
         training_animation(model, X, y, 'hinge', opt, 0, tmp_path / 'a.gif')
+
+
+def test_figures_show_themselves_as_png_without_pyplot():
+    # A cell ending in a plot function must display under Jupyter's inline backend even
+    # when pyplot was never imported: the figure carries its own _repr_png_.
+    fig = plot_history({'loss': [1.0, 0.5, 0.25]})
+    png = fig._repr_png_()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.size == (500, 350)  # 5 x 3.5 inches at 100 dpi
