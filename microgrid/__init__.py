@@ -23,6 +23,7 @@ _LAZY = {
     'backprop_player': 'microgrid.player',
     'backprop_frames': 'microgrid.player',
     'backprop_gif': 'microgrid.player',
+    'check_engine': 'microgrid.engine_check',
 }
 _SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
 
