@@ -306,9 +306,11 @@ def training_animation(
 ) -> tuple[Path, dict[str, list[float]]]:
     """Train with microgrid.training.fit and save a GIF of the decision boundary and loss.
 
-    One frame is recorded after every ``every``-th epoch (and after the last one), so
-    ``ceil(epochs / every)`` frames, each ``duration`` ms. The model, data, loss,
-    optimizer, scheduler and progress bar are those fit() takes. Returns (path, history).
+    The first frame shows the untrained model (epoch 0); then one frame is recorded after
+    every ``every``-th epoch (and after the last one), so ``1 + ceil(epochs / every)``
+    frames, each ``duration`` ms. The frames share fixed axes, so the loss curve grows
+    into a still picture. The model, data, loss, optimizer, scheduler and progress bar
+    are those fit() takes. Returns (path, history).
     """
     from microgrid.training import fit
 
@@ -319,28 +321,34 @@ def training_animation(
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
     if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
         raise ValueError(f"duration must be a positive int (milliseconds), got {duration!r}")
-    frames = []
+    # (epoch, grid, losses so far, accuracy): drawn after training, on fixed axes
+    snapshots: list[tuple[int, Any, list[float], float | None]] = [
+        (0, decision_grid(model, points, resolution), [], None)
+    ]
 
     def record(epoch: int, history: dict) -> None:
         if (epoch + 1) % every and epoch != epochs - 1:
             return
-        grid = decision_grid(model, points, resolution)
-        fig = _figure((9.0, 4.0))
-        left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
-        _draw_boundary(left, grid, points, labels, f'epoch {epoch + 1} / {epochs}')
-        seen = history['loss']
-        right.plot(range(1, len(seen) + 1), seen, color='tab:blue')
-        right.set(xlim=(0.5, epochs + 0.5), xlabel='epoch', ylabel='loss', title='loss')
-        if 'accuracy' in history:
-            right.set_title(f"loss (accuracy {history['accuracy'][-1]:.0%})")
-        right.grid(alpha=0.3)
-        frames.append(_frame_image(fig))
+        acc = history['accuracy'][-1] if 'accuracy' in history else None
+        snapshots.append((epoch + 1, decision_grid(model, points, resolution),
+                          list(history['loss']), acc))  # fmt: skip
 
     history = fit(
         model, points, labels, loss=loss, optimizer=optimizer, epochs=epochs,
         batch_size=batch_size, scheduler=scheduler, l2=l2, seed=seed, progress=progress,
         callback=record,
     )  # fmt: skip
+    top = max(history['loss']) * 1.05 if history['loss'] else 1.0
+    frames = []
+    for epoch, grid, seen, acc in snapshots:
+        fig = _figure((9.0, 4.0))
+        left, right = fig.subplots(1, 2, width_ratios=[1.1, 1])
+        _draw_boundary(left, grid, points, labels, f'epoch {epoch} / {epochs}')
+        right.plot(range(1, len(seen) + 1), seen, color='tab:blue', marker='.')
+        right.set(xlim=(0, epochs + 0.5), ylim=(0, top), xlabel='epoch', ylabel='loss')
+        right.set_title('loss' if acc is None else f'loss (accuracy {acc:.0%})')
+        right.grid(alpha=0.3)
+        frames.append(_frame_image(fig))
     target = Path(path)
     palette = [f.convert('P', palette=1, colors=255) for f in frames]  # 1 = ADAPTIVE
     palette[0].save(

@@ -116,7 +116,7 @@ def test_demo_gif_has_a_frame_per_epoch(demo_run):
 
     with Image.open(demo_run[3] / 'training.gif') as im:
         assert im.format == 'GIF'
-        assert im.n_frames == 3  # 3 steps, fewer than 20 frames: every epoch is shown
+        assert im.n_frames == 1 + 3  # the untrained model, then every one of the 3 steps
 
 
 def test_demo_loss_curve_is_a_png(demo_run):
