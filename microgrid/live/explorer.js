@@ -32,7 +32,7 @@ function build({ model, el }) {
   const pic = h('div', 'mg-svg');
   const table = h('div', 'mg-leaves');
   const nudge = h('div', 'mg-nudge');
-  const pin = h('button', 'mg-btn', '\uD83D\uDCCC nudge from here');
+  const pin = h('button', 'mg-btn', 'nudge from here');
   pin.type = 'button'; pin.dataset.act = 'pin';
   pin.title = 'measure nudges from the current point';
   const nudgeRow = h('div', 'mg-nudge-row');

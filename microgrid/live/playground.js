@@ -92,9 +92,9 @@ function build({ model, el }) {
     top.appendChild(b);
     return b;
   };
-  const reset = btn('reset', '\u23EE reset', 'new data and a new network from the settings');
+  const reset = btn('reset', '\u21BA reset', 'new data and a new network from the settings');
   const play = btn('play', '\u25B6 play', 'train in the kernel until pause');
-  const step = btn('step', 'step \u23ED', 'one update');
+  const step = btn('step', '+1 step', 'one update');
   const status = h('span', 'mg-status');
   top.appendChild(status);
 

@@ -39,7 +39,7 @@ function build({ model, el }) {
     controls.appendChild(b);
     return b;
   };
-  const reset = btn('reset', '\u23EE reset', 'back to the seed step (Home)');
+  const reset = btn('reset', '\u21BA reset', 'back to the seed step (Home)');
   const prev = btn('prev', '\u25C0 prev', 'previous step (left arrow)');
   const play = btn('play', '\u25B6 play', 'play / pause (space)');
   const next = btn('next', 'next \u25B6', 'next step (right arrow)');
