@@ -93,17 +93,21 @@ def lab(tmp_path_factory):
     config = work / 'config'
     config.mkdir()
     (config / 'labconfig').mkdir()
-    (config / 'labconfig' / 'page_config.json').write_text(json.dumps({
-        'disabledExtensions': {'@jupyterlab/apputils-extension:announcements': True},
-    }))  # no 'get notified about news?' toast over the widgets
+    (config / 'labconfig' / 'page_config.json').write_text(
+        json.dumps(
+            {
+                'disabledExtensions': {'@jupyterlab/apputils-extension:announcements': True},
+            }
+        )
+    )  # no 'get notified about news?' toast over the widgets
     (config / 'jupyter_server_config.json').write_text(json.dumps({
         'LabApp': {'news_url': None, 'expose_app_in_browser': True,
                    'extension_manager': 'readonly',
                    'check_for_updates_class': 'jupyterlab.NeverCheckForUpdate'},
     }))  # fmt: skip
-    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(config),
-           'JUPYTER_RUNTIME_DIR': str(work / 'runtime'), 'MPLBACKEND': 'Agg',
-           'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])}  # fmt: skip
+    path = os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])
+    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(config), 'PYTHONPATH': path,
+           'JUPYTER_RUNTIME_DIR': str(work / 'runtime'), 'MPLBACKEND': 'Agg'}  # fmt: skip
     port, token = free_port(), os.urandom(16).hex()
     log = work / 'lab.log'
     with open(log, 'wb') as out:
@@ -195,7 +199,9 @@ def test_stepper_next_moves_the_highlight_and_the_chain_rule_line(lab):
 
 
 def explorer_grads(page) -> dict[str, float]:
-    texts = page.eval_on_selector_all('.mg-explorer .mg-leaf-grad', 'els => els.map(e => e.textContent)')
+    texts = page.eval_on_selector_all(
+        '.mg-explorer .mg-leaf-grad', 'els => els.map(e => e.textContent)'
+    )
     return {t.split(' = ')[0].split()[-1]: float(t.split(' = ')[1]) for t in texts}
 
 

@@ -109,7 +109,7 @@ class Explorer(LiveWidget):
             raise
         if not isinstance(out, Value):
             raise TypeError(f"fn must return a Value, got {type(out).__name__}")
-        order = _collect(out, self._max_nodes)  # GraphTooLargeError says what to do
+        _collect(out, self._max_nodes)  # too large: GraphTooLargeError says what to do
         out.backward()
         self._leaf_values = leaves
         return out
@@ -165,7 +165,9 @@ class Explorer(LiveWidget):
     def _check_values(self, proposal: Any) -> dict[str, float]:
         new = dict(proposal['value'])
         if set(new) != set(self.leaves):
-            raise traitlets.TraitError(f"values must give the leaves {self.leaves}, got {list(new)}")
+            raise traitlets.TraitError(
+                f"values must give the leaves {self.leaves}, got {list(new)}"
+            )
         for k, x in new.items():
             if isinstance(x, bool) or not isinstance(x, Real) or not math.isfinite(float(x)):
                 raise traitlets.TraitError(f"leaf {k!r} must be a finite number, got {x!r:.60}")

@@ -138,8 +138,8 @@ class Playground(LiveWidget):
     frame = traitlets.Int(0).tag(sync=True)
     history = traitlets.Dict().tag(sync=True)
     resolution = traitlets.Int(40).tag(sync=True)
-    box = traitlets.List().tag(sync=True)
-    points = traitlets.List().tag(sync=True)
+    box: traitlets.List[float] = traitlets.List().tag(sync=True)
+    points: traitlets.List[list] = traitlets.List().tag(sync=True)
     boundary = traitlets.Bytes(b'').tag(sync=True)
     neurons = traitlets.Bytes(b'').tag(sync=True)
 
@@ -160,6 +160,9 @@ class Playground(LiveWidget):
         resolution: int = 40,
         fps: float = 10.0,
     ) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._opt: Optimizer
         settings = {
             'dataset': _choice(dataset, DATASETS, 'dataset'),
             'noise': _real(noise, 'noise', 0.0, 1.0),
@@ -176,8 +179,6 @@ class Playground(LiveWidget):
         self.fps = _real(fps, 'fps', 0.0, 100.0, low_ok=False)
         self._model_lock = threading.RLock()  # training steps and rebuilds
         self._sync_lock = threading.RLock()  # messages to the browser
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._building = True
         super().__init__(resolution=_int(resolution, 'resolution', 4), **settings)
         self._building = False
@@ -215,8 +216,8 @@ class Playground(LiveWidget):
         if self._building:
             return
         with self._model_lock:
-            if change['name'] == 'lr' and self.optimizer == 'adam' or self.optimizer == 'sgd':
-                self._opt.lr = self.lr  # keep Adam's moments when only lr changes
+            if change['name'] == 'lr':
+                self._opt.lr = self.lr  # the optimizer keeps its moments or momentum
             else:
                 self._opt = self._make_optimizer()
 
@@ -407,8 +408,9 @@ class Playground(LiveWidget):
         val = self._scores(layers, self.X_val, self.y_val)
         h = self._history
         epoch = self._samples / len(self.X_train)
-        for key, x in (('step', self.steps), ('epoch', epoch), ('train_loss', train[0]),
-                       ('val_loss', val[0]), ('train_acc', train[1]), ('val_acc', val[1])):  # fmt: skip
+        now = {'step': self.steps, 'epoch': epoch, 'train_loss': train[0], 'val_loss': val[0],
+               'train_acc': train[1], 'val_acc': val[1]}  # fmt: skip
+        for key, x in now.items():
             h[key].append(x)
         if len(h['step']) > _HISTORY:  # thin out the old half, keep the recent half
             for key in h:

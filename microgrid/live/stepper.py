@@ -32,7 +32,7 @@ class Stepper(LiveWidget):
     _esm = HERE / 'stepper.js'
 
     svg = traitlets.Unicode('').tag(sync=True)
-    frames = traitlets.List().tag(sync=True)
+    frames: traitlets.List[list] = traitlets.List().tag(sync=True)
     scene = traitlets.Dict().tag(sync=True)
     position = traitlets.Int(0).tag(sync=True)
     playing = traitlets.Bool(False).tag(sync=True)
