@@ -176,7 +176,7 @@ class Playground(LiveWidget):
             'seed': _int(seed, 'seed', 0),
         }
         self.val_fraction = _real(val_fraction, 'val_fraction', 0.0, 0.9, low_ok=False)
-        self.fps = _real(fps, 'fps', 0.0, 100.0, low_ok=False)
+        self.fps = _real(fps, 'fps', 0.0, 1000.0, low_ok=False)
         self._model_lock = threading.RLock()  # training steps and rebuilds
         self._sync_lock = threading.RLock()  # messages to the browser
         self._building = True
@@ -333,14 +333,17 @@ class Playground(LiveWidget):
 
     def _loop(self) -> None:
         try:
-            next_frame = time.perf_counter() + 1.0 / self.fps
+            period = 1.0 / self.fps
+            next_frame = time.perf_counter() + period
             while not self._stop.is_set():
                 self._train_step()
-                if time.perf_counter() >= next_frame:
+                now = time.perf_counter()
+                if now >= next_frame:
                     with self._sync_lock:
                         self.steps = self._steps
                     self._publish()
-                    next_frame = time.perf_counter() + 1.0 / self.fps
+                    # a steady beat, which never tries to catch up on missed frames
+                    next_frame = max(next_frame + period, now)
             with self._sync_lock:
                 self.steps = self._steps
             self._publish()
