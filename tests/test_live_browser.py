@@ -136,6 +136,7 @@ def lab(tmp_path_factory):
                     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
                     for kind in ('stepper', 'explorer', 'playground'):
                         page.wait_for_selector(f'.mg-{kind}[data-ready="1"]', timeout=60_000)
+                    page.wait_for_selector('.mg-error >> text=microgrid widget error')
                 except Exception:
                     SHOTS.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(SHOTS / 'live-failure.png'))
@@ -152,6 +153,13 @@ KERNEL_IDLE = """() => {
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return k && k.status === 'idle' && document.querySelector('.jp-Notebook .jp-Cell');
 }"""
+
+
+def test_a_javascript_error_is_shown_as_text(lab):
+    page, errors, _, _ = lab
+    shown = page.inner_text('.mg-error >> text=microgrid widget error')
+    assert 'TypeError' in shown or 'null' in shown or 'undefined' in shown, shown
+    assert page.locator('.mg-stepper').count() == 1  # the broken one left no half widget
 
 
 def shoot(page, selector: str, name: str) -> None:

@@ -10,7 +10,7 @@ function h(tag, cls, text) {
 }
 
 function showError(el, err) {
-  const box = el.querySelector('.mg-error') || el.appendChild(h('div', 'mg-error'));
+  const box = el.querySelector('.mg-error') || el.appendChild(h('div', 'mg-live mg-error'));
   box.textContent = 'microgrid widget error: ' + (err && err.message ? err.message : String(err));
   box.style.display = 'block';
 }
@@ -199,6 +199,7 @@ export default {
     try {
       return build({ model, el });
     } catch (err) {
+      el.textContent = '';  // no half-built widget: the error, as text
       showError(el, err);
       return undefined;
     }
