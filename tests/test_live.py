@@ -317,6 +317,22 @@ def test_playground_answers_the_browsers_trait_changes():
     assert p.steps == 0
 
 
+def test_playground_starts_over_at_once_when_the_browser_changes_the_network_while_playing():
+    p = Playground('moons', seed=0, fps=50)
+    p.play()
+    end = time.monotonic() + 20
+    while p.frame < 3 and time.monotonic() < end:
+        time.sleep(0.02)
+    t = time.perf_counter()
+    p.set_state({'hidden': [5]})  # a message from the browser, handled in the kernel
+    took = time.perf_counter() - t
+    assert took < 0.5 and not p.running
+    assert p.model.nouts == [5, 1] and p.steps == 0 and len(p.history['step']) == 1
+    frame = p.frame
+    time.sleep(0.3)
+    assert p.frame == frame  # no stale frame of the old network arrives later
+
+
 @pytest.mark.parametrize('name', ['moons', 'circles', 'xor', 'spiral', 'blobs'])
 def test_playground_makes_every_data_set(name):
     p = Playground(name, n_points=40, noise=0.2, seed=3)

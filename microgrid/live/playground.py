@@ -163,6 +163,7 @@ class Playground(LiveWidget):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._opt: Optimizer
+        self._generation = 0
         settings = {
             'dataset': _choice(dataset, DATASETS, 'dataset'),
             'noise': _real(noise, 'noise', 0.0, 1.0),
@@ -259,6 +260,7 @@ class Playground(LiveWidget):
             self._order: list[int] = []
             self._samples = 0
             self._steps = 0
+            self._generation += 1
             self._history: dict[str, list[float]] = {
                 'step': [], 'epoch': [], 'train_loss': [], 'val_loss': [],
                 'train_acc': [], 'val_acc': [],
@@ -304,8 +306,6 @@ class Playground(LiveWidget):
             raise RuntimeError("the playground is playing; pause() before step()")
         for _ in range(n):
             self._train_step()
-            with self._sync_lock:
-                self.steps = self._steps
         self._publish()
 
     # -- playing in a background thread --------------------------------------------------
@@ -339,18 +339,31 @@ class Playground(LiveWidget):
                 self._train_step()
                 now = time.perf_counter()
                 if now >= next_frame:
-                    with self._sync_lock:
-                        self.steps = self._steps
-                    self._publish()
+                    self._publish(background=True)
                     # a steady beat, which never tries to catch up on missed frames
                     next_frame = max(next_frame + period, now)
-            with self._sync_lock:
-                self.steps = self._steps
-            self._publish()
+            self._publish(background=True)
         except Exception as e:  # shown in the widget; the thread must not die silently
-            with self._sync_lock:
-                self.error = f'training stopped: {type(e).__name__}: {e}'
-                self.running = False
+            if self._lock_to_send(background=True):
+                try:
+                    self.error = f'training stopped: {type(e).__name__}: {e}'
+                    self.running = False
+                finally:
+                    self._sync_lock.release()
+
+    def _lock_to_send(self, background: bool) -> bool:
+        """Take the lock on messages; the training thread gives up once asked to stop.
+
+        The main thread may hold it while it waits for the training thread to stop (a
+        change from the browser that starts over), so the thread must not wait forever.
+        """
+        if not background:
+            self._sync_lock.acquire()
+            return True
+        while not self._sync_lock.acquire(timeout=0.05):
+            if self._stop.is_set():
+                return False
+        return True
 
     def close(self) -> None:
         """Stop training and close the widget."""
@@ -387,13 +400,16 @@ class Playground(LiveWidget):
         acc = np.mean((z > 0) == (t > 0.5))
         return float(loss), float(acc)
 
-    def _publish(self) -> None:
+    def _publish(self, background: bool = False) -> None:
         """Compute the pictures and the scores from the current weights and send them."""
         import numpy as np
 
-        layers = self._weights()
+        with self._model_lock:
+            layers = self._weights()
+            generation, steps, samples = self._generation, self._steps, self._samples
+            X_train, y_train, X_val, y_val = self.X_train, self.y_train, self.X_val, self.y_val
+            x0, x1, y0, y1 = self._box
         res = self.resolution
-        x0, x1, y0, y1 = self._box
         xs = np.linspace(x0, x1, res)
         ys = np.linspace(y1, y0, res)  # row 0 at the top
         gx, gy = np.meshgrid(xs, ys)
@@ -407,24 +423,32 @@ class Playground(LiveWidget):
             scale[scale == 0] = 1.0
             maps.append(np.clip(np.round(127.5 + 127.5 * a / scale), 0, 255).astype(np.uint8).T)
         neurons = np.concatenate(maps).tobytes() if maps else b''
-        train = self._scores(layers, self.X_train, self.y_train)
-        val = self._scores(layers, self.X_val, self.y_val)
-        h = self._history
-        epoch = self._samples / len(self.X_train)
-        now = {'step': self.steps, 'epoch': epoch, 'train_loss': train[0], 'val_loss': val[0],
+        train = self._scores(layers, X_train, y_train)
+        val = self._scores(layers, X_val, y_val)
+        epoch = samples / len(X_train)
+        now = {'step': steps, 'epoch': epoch, 'train_loss': train[0], 'val_loss': val[0],
                'train_acc': train[1], 'val_acc': val[1]}  # fmt: skip
-        for key, x in now.items():
-            h[key].append(x)
-        if len(h['step']) > _HISTORY:  # thin out the old half, keep the recent half
-            for key in h:
-                old, new = h[key][: _HISTORY // 2], h[key][_HISTORY // 2 :]
-                h[key] = old[::2] + new
-        with self._sync_lock, self.hold_sync():
-            self.boundary = boundary
-            self.neurons = neurons
-            self.epoch = epoch
-            self.history = {k: list(v) for k, v in h.items()}
-            self.frame += 1
+        if not self._lock_to_send(background):
+            return  # paused meanwhile: drop this frame
+        try:
+            if generation != self._generation:
+                return  # started over meanwhile: this frame shows the old model
+            h = self._history
+            for key, x in now.items():
+                h[key].append(x)
+            if len(h['step']) > _HISTORY:  # thin out the old half, keep the recent half
+                for key in h:
+                    old, new = h[key][: _HISTORY // 2], h[key][_HISTORY // 2 :]
+                    h[key] = old[::2] + new
+            with self.hold_sync():
+                self.boundary = boundary
+                self.neurons = neurons
+                self.steps = steps
+                self.epoch = epoch
+                self.history = {k: list(v) for k, v in h.items()}
+                self.frame += 1
+        finally:
+            self._sync_lock.release()
 
     @property
     def loss(self) -> float:
