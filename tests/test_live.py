@@ -36,6 +36,15 @@ def test_import_microgrid_does_not_load_the_widget_libraries():
     assert out.stdout.strip() == '[]'
 
 
+def test_without_anywidget_the_error_says_what_to_install():
+    code = (
+        'import sys; sys.modules["anywidget"] = None\n'
+        'try:\n    import microgrid.live\nexcept ImportError as e:\n    print(e)'
+    )
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert "pip install 'microgrid[live]'" in out.stdout
+
+
 def test_the_scripts_and_styles_ship_in_the_package_and_fetch_nothing():
     folder = ROOT / 'microgrid' / 'live'
     for name in ('stepper.js', 'explorer.js', 'playground.js', 'live.css'):
