@@ -107,7 +107,8 @@ def lab(tmp_path_factory):
     }))  # fmt: skip
     path = os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])
     env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(config), 'PYTHONPATH': path,
-           'JUPYTER_RUNTIME_DIR': str(work / 'runtime'), 'MPLBACKEND': 'Agg'}  # fmt: skip
+           'JUPYTER_DATA_DIR': str(work / 'data'), 'JUPYTER_RUNTIME_DIR': str(work / 'runtime'),
+           'MPLBACKEND': 'Agg'}  # fmt: skip
     port, token = free_port(), os.urandom(16).hex()
     log = work / 'lab.log'
     with open(log, 'wb') as out:
