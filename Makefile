@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean course course-html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,12 +34,26 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
 
+# tests/test_course.py runs every lesson (inline backend, then with the solutions).
 pytest: $(VENV)/.dev-installed
-	$(BIN)/pytest tests --nbmake notebooks
+	$(BIN)/pytest tests
+
+$(VENV)/.course-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[course]'
+	touch $@ $(VENV)/.run-installed
+
+# JupyterLab on the lessons, with Jupyter's own inline backend (not the Agg exported above).
+course: $(VENV)/.course-installed
+	env -u MPLBACKEND $(BIN)/jupyter lab notebooks
+
+# Every lesson executed, as static HTML with embedded pictures, in site/course/.
+# Reuses build/executed/ (written by the course test) when it is newer than the lesson.
+course-html: $(VENV)/.course-installed
+	env -u MPLBACKEND $(BIN)/python -m microgrid.course html notebooks site/course
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache microgrid-demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache microgrid-demo build/executed site/course

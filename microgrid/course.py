@@ -1,18 +1,25 @@
-"""Self-checking exercises for the course notebooks.
+"""Self-checking exercises for the course notebooks, and the course as static HTML.
 
 ``check(what, actual, expected)`` prints one line, ``✓ what`` or ``✗ what: expected ...,
 got .... Hint: ...``, and returns True or False. It never raises, so a wrong or unfinished
 answer never stops a notebook.
+
+``python -m microgrid.course html [notebooks] [out]`` (``make course-html``) writes every
+lesson, executed, as one HTML page with its pictures embedded.
 """
 
 from __future__ import annotations
 
+import html
 import math
+import os
+import sys
 from collections.abc import Callable
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
-__all__ = ['check']
+__all__ = ['build_html', 'check']
 
 
 class _Unfilled(Exception):
@@ -89,3 +96,73 @@ def check(
     else:
         print(f'✗ {what}: {problem}.' + (f' Hint: {hint}' if hint else ''))
     return ok
+
+
+# -----------------------------------------------------------------------------
+# The course as static HTML
+# -----------------------------------------------------------------------------
+
+
+def _executed(lesson: Path, executed: Path) -> Any:
+    """The lesson executed: build/executed/<name> if newer than the lesson, else run it."""
+    import nbformat
+
+    cached = executed / lesson.name
+    if cached.exists() and cached.stat().st_mtime >= lesson.stat().st_mtime:
+        return nbformat.read(cached, as_version=4)
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(lesson, as_version=4)
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}  # Jupyter's inline backend
+    client = NotebookClient(
+        nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': str(lesson.parent)}}
+    )
+    client.execute(env=env)
+    executed.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, cached)
+    return nb
+
+
+def build_html(
+    notebooks: str | Path = 'notebooks',
+    out: str | Path = 'site/course',
+    executed: str | Path = 'build/executed',
+) -> list[Path]:
+    """Write each lesson of ``notebooks``, executed, as ``out/<lesson>.html``, and an index.
+
+    Pictures are embedded in the pages (PNG and GIF as data URIs, SVG inline), so the
+    folder can be published as it is. Returns the pages written, the index last.
+    """
+    from nbconvert import HTMLExporter
+
+    lessons = sorted(Path(notebooks).glob('[0-9][0-9]_*.ipynb'))
+    if not lessons:
+        raise FileNotFoundError(f"no lessons (NN_name.ipynb) in {notebooks}")
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name='lab')
+    pages, items = [], []
+    for lesson in lessons:
+        nb = _executed(lesson, Path(executed))
+        body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': lesson.stem}})
+        page = target / f'{lesson.stem}.html'
+        page.write_text(body, encoding='utf-8')
+        pages.append(page)
+        title = next((c.source.split('\n', 1)[0].lstrip('# ') for c in nb.cells
+                      if c.cell_type == 'markdown'), lesson.stem)  # fmt: skip
+        items.append(f'<li><a href="{html.escape(page.name)}">{html.escape(title)}</a></li>')
+        print(f'wrote {page}')
+    index = target / 'index.html'
+    index.write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>microgrid: the course</title>'
+        '</head><body><h1>microgrid: the course</h1><ol>' + ''.join(items) + '</ol></body></html>',
+        encoding='utf-8',
+    )
+    return [*pages, index]
+
+
+if __name__ == '__main__':  # python -m microgrid.course html [notebooks] [out]
+    args = sys.argv[1:]
+    if not args or args[0] != 'html' or len(args) > 3:
+        sys.exit('usage: python -m microgrid.course html [notebooks] [out]')
+    build_html(*args[1:])

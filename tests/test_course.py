@@ -212,3 +212,29 @@ def test_every_check_passes_with_the_solutions(path):
     for i, ex in exercises:
         lines = _check_lines(nb.cells[i + 1])
         assert lines and all(line.startswith('✓ ') for line in lines), (ex, lines)
+
+
+def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
+    from microgrid.course import build_html
+
+    lessons, executed, out = tmp_path / 'notebooks', tmp_path / 'executed', tmp_path / 'site'
+    lessons.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell('# Lesson 1 · <Nudging>'),
+        nbformat.v4.new_code_cell('picture()'),
+    ])  # fmt: skip
+    nbformat.write(nb, lessons / '01_nudging.ipynb')
+    png = (
+        'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9'
+        'awAAAABJRU5ErkJggg=='
+    )
+    nb.cells[1].outputs = [nbformat.v4.new_output('display_data', data={'image/png': png})]
+    executed.mkdir()
+    nbformat.write(nb, executed / '01_nudging.ipynb')  # newer than the lesson: reused, not run
+    pages = build_html(lessons, out, executed)
+    assert [p.name for p in pages] == ['01_nudging.html', 'index.html']
+    assert f'data:image/png;base64,{png}' in pages[0].read_text(encoding='utf-8')
+    index = pages[1].read_text(encoding='utf-8')
+    assert '<a href="01_nudging.html">Lesson 1 · &lt;Nudging&gt;</a>' in index
+    with pytest.raises(FileNotFoundError, match='no lessons'):
+        build_html(tmp_path / 'executed' / 'nothing', out)
