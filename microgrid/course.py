@@ -144,6 +144,12 @@ def build_html(
     pages, items = [], []
     for lesson in lessons:
         nb = _executed(lesson, Path(executed))
+        for cell in nb.cells:  # nbconvert's templates show no GIF: give it an <img> too
+            for output in cell.get('outputs', []):
+                data = output.get('data', {})
+                if 'image/gif' in data and 'text/html' not in data:
+                    gif = ''.join(data['image/gif'].split())
+                    data['text/html'] = f'<img src="data:image/gif;base64,{gif}" alt="animation">'
         body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': lesson.stem}})
         page = target / f'{lesson.stem}.html'
         page.write_text(body, encoding='utf-8')

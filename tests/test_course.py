@@ -228,12 +228,17 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
         'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9'
         'awAAAABJRU5ErkJggg=='
     )
-    nb.cells[1].outputs = [nbformat.v4.new_output('display_data', data={'image/png': png})]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output('display_data', data={'image/png': png}),
+        nbformat.v4.new_output('display_data', data={'image/gif': 'R0lGODlhAQABAAAAACw='}),
+    ]
     executed.mkdir()
     nbformat.write(nb, executed / '01_nudging.ipynb')  # newer than the lesson: reused, not run
     pages = build_html(lessons, out, executed)
     assert [p.name for p in pages] == ['01_nudging.html', 'index.html']
-    assert f'data:image/png;base64,{png}' in pages[0].read_text(encoding='utf-8')
+    page = pages[0].read_text(encoding='utf-8')
+    assert f'data:image/png;base64,{png}' in page
+    assert 'src="data:image/gif;base64,R0lGODlhAQABAAAAACw="' in page  # as an <img>
     index = pages[1].read_text(encoding='utf-8')
     assert '<a href="01_nudging.html">Lesson 1 · &lt;Nudging&gt;</a>' in index
     with pytest.raises(FileNotFoundError, match='no lessons'):
