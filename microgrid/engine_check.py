@@ -159,7 +159,7 @@ def _reused(cls: type, op: _Op) -> None:
     if not _close(grad, ref_a.grad):
         raise _Wrong(
             f'{op.name.replace("b", "a")} at a=1.5: a.grad should be {_f(ref_a.grad)}, your '
-            f'backward gives {_f(grad)}. A node used twice gets one contribution per use: '
+            f'backward gives {_f(grad)}.\n  A node used twice gets one contribution per use: '
             'backward must ADD to a gradient (+=), not overwrite it (=).',
             op.name,
         )
@@ -202,7 +202,7 @@ def _compare(cls: type, plan: list[tuple[_Op, tuple[int, ...]]], xs: Any, why: s
         data = _number(node, 'data', names[k])
         if not _close(data, r.data):
             wrong_op = plan[k - len(xs)][0].name if k >= len(xs) else None
-            raise _Wrong(f'{why}: {program}. {names[k]} should be {_f(r.data)}, yours is '
+            raise _Wrong(f'{why}:\n  {program}\n  {names[k]} should be {_f(r.data)}, yours is '
                          f'{_f(data)}.', wrong_op)  # fmt: skip
     _student(nodes[-1].backward, f'{names[-1]}.backward() ({program})')
     # Walk from the root towards the leaves: the first wrong grad is the first place
@@ -213,7 +213,7 @@ def _compare(cls: type, plan: list[tuple[_Op, tuple[int, ...]]], xs: Any, why: s
             users = [f'{names[len(xs) + j]} = {lines[j].split(" = ")[1]}'
                      for j, (_, picks) in enumerate(plan) if k in picks]  # fmt: skip
             raise _Wrong(
-                f'{why}: {program}; backward from {names[-1]}. {names[k]}.grad should be '
+                f'{why}:\n  {program}; backward from {names[-1]}.\n  {names[k]}.grad should be '
                 f'{_f(ref[k].grad)}, yours is {_f(grad)}. It gets its gradient from '
                 + (', '.join(users) or 'nothing: it is the root, whose grad must be 1')
                 + '.',
@@ -300,9 +300,11 @@ def check_engine(
                 _compare(student_class, plan, leaves, 'a random expression disagrees')
             done += 1
     except _Wrong as wrong:
-        head = (f'✗ check_engine: {name} is wrong. First wrong op: {wrong.op}. '
-                if wrong.op else f'✗ check_engine: {name} is wrong. ')  # fmt: skip
-        return _verdict(EngineCheck(False, head + str(wrong), shown, done, wrong.op), verbose)
+        head = f'✗ check_engine: {name} is wrong' + (
+            f' (first wrong op: {wrong.op}).' if wrong.op else '.'
+        )
+        message = head + '\n  ' + str(wrong)
+        return _verdict(EngineCheck(False, message, shown, done, wrong.op), verbose)
     message = (f'✓ check_engine: {name} agrees with microgrid on {", ".join(shown)}, '
                f'a + a, the backward order, and {done} random expressions.')  # fmt: skip
     return _verdict(EngineCheck(True, message, shown, done), verbose)
