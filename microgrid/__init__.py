@@ -13,7 +13,7 @@ from microgrid.compile import TraceMismatchError, compile
 from microgrid.draw import draw
 from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
 from microgrid.explain import explain
-from microgrid.gradcheck import GradcheckError, gradcheck
+from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __version__ = "0.1.0"
 
@@ -23,12 +23,13 @@ _LAZY = {
     'backprop_player': 'microgrid.player',
     'backprop_frames': 'microgrid.player',
     'backprop_gif': 'microgrid.player',
+    **dict.fromkeys(('grad', 'hessian', 'hvp', 'jacobian', 'jvp'), 'microgrid.higher'),
 }
-_SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
+_SUBMODULES = {'higher', 'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
 
 __all__ = [
     'GradcheckError', 'Step', 'TraceMismatchError', 'Value', 'compile', 'detect_anomaly', 'dot',
-    'draw', 'explain', 'gradcheck',
+    'draw', 'explain', 'gradcheck', 'gradgradcheck',
     'name_of', 'no_grad', 'sum',
     *_LAZY, *sorted(_SUBMODULES),
 ]  # fmt: skip
