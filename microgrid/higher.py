@@ -17,12 +17,13 @@ Names and semantics follow PyTorch: ``torch.autograd.grad`` and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from microgrid import engine
-from microgrid.engine import Value, _fmt, _topological_order, name_of
+from microgrid.engine import Value, _topological_order
+from microgrid.names import _fmt, name_of
+from microgrid.switches import enable_grad
 
 __all__ = ['SYMBOLIC', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
 
@@ -81,7 +82,7 @@ def _dpow_db(o: Any, a: Any, b: Any) -> Any:  # a**b * log(a); 0 at a == 0, nan 
 _BINARY = frozenset(('+', '-', '*', '/', '**', 'leaky_relu'))
 
 
-def _operands(node: Value) -> tuple:
+def _operands(node: Value) -> Sequence[Any]:
     e, op = node._edges, node.op
     if op == 'dot':
         return _dot_operands(e)
@@ -141,17 +142,6 @@ def symbolic_local_grads(node: Value) -> list:
 # -----------------------------------------------------------------------------
 
 
-@contextmanager
-def _recording() -> Iterator[None]:
-    """Ops record their parents inside, even under no_grad (as PyTorch's create_graph)."""
-    before = engine._mode & engine._NO_GRAD
-    engine._set_mode(engine._NO_GRAD, False)
-    try:
-        yield
-    finally:
-        engine._set_mode(engine._NO_GRAD, bool(before))
-
-
 def _order(roots: Sequence[Value]) -> list[Value]:
     """Every interior node below the roots, each after all of its parents."""
     if len(roots) == 1:
@@ -190,7 +180,7 @@ def _backward(
         if wanted is None or r in wanted:
             grads[r] = s if r not in grads else grads[r] + s
     if create_graph:
-        with _recording():
+        with enable_grad():  # create_graph decides, not no_grad (as in PyTorch)
             for node in reversed(order):
                 g = grads.get(node)
                 if g is None:
@@ -210,6 +200,48 @@ def _backward(
                 grads[p] = grads.get(p, 0.0) + d * g
     return grads
 
+
+def backward_create_graph(root: Value, grad: Any = 1.0) -> None:
+    """``root.backward(create_graph=True)``: every ``.grad`` as backward() leaves it, and
+    each leaf's gradient also as a Value, added to ``leaf.grad_value``."""
+    seed = grad if type(grad) is Value else engine._to_float(grad)
+    grads = _backward([root], [seed], None, True)
+    for node in _topological_order(root):  # interior nodes: this call's gradient
+        node.grad = 0.0
+    with enable_grad():
+        for node, g in grads.items():
+            if node._edges:
+                node.grad = g.data if type(g) is Value else g
+                continue
+            g = g if type(g) is Value else Value(g)
+            node.grad += g.data
+            before = node.grad_value
+            node.grad_value = g if before is None else before + g
+
+
+def _get_grad_value(v: Value) -> Value | None:
+    return v._meta.get('grad_value') if v._meta else None
+
+
+def _set_grad_value(v: Value, g: Value | None) -> None:
+    if g is None:
+        if v._meta:
+            v._meta.pop('grad_value', None)
+    elif type(g) is not Value:
+        raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
+    else:
+        v._meta = {**(v._meta or {}), 'grad_value': g}
+
+
+# The gradient as a Value, kept in the node's _meta dict (no slot on every Value).
+Value.grad_value = property(
+    _get_grad_value,
+    _set_grad_value,
+    doc="This leaf's gradient as a Value (None until backward(create_graph=True)): a graph "
+    "that can be drawn, explained and differentiated again. Accumulates like .grad; set "
+    "it to None to reset (its graph refers back to the leaf, so that also frees it at once).",
+)
+engine._graph_backward = backward_create_graph
 
 # -----------------------------------------------------------------------------
 # The public functions.

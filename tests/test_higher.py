@@ -435,3 +435,69 @@ def test_explain_and_draw_work_on_a_gradient_graph() -> None:
     source = microgrid.draw(g).source
     for op in ('tanh', '*', '-'):
         assert f'label="{op}"' in source or op in source
+
+
+# -- backward(create_graph=True) and grad_value -------------------------------------------
+
+
+@pytest.mark.filterwarnings('ignore:Using backward.. with create_graph')
+def test_backward_create_graph_leaves_grad_value_and_float_grad() -> None:
+    x, w = Value(0.5, 'x'), Value(-1.2, 'w')
+    y = (x * w).tanh() * x
+    y.backward(create_graph=True)
+    tx, tw = torch.tensor(0.5, requires_grad=True), torch.tensor(-1.2, requires_grad=True)
+    ty = (tx * tw).tanh() * tx
+    ty.backward(create_graph=True)
+    assert close(x.grad, tx.grad.item()) and close(w.grad, tw.grad.item())
+    assert isinstance(x.grad_value, Value) and x.grad_value.data == x.grad
+    assert y.grad == 1.0 and y.grad_value is None  # only leaves get grad_value, as in torch
+    # differentiate the gradient again: the double-backward semantics of torch
+    gx = x.grad_value
+    x.grad, w.grad = 0.0, 0.0
+    gx.backward()
+    tgx = tx.grad
+    tx.grad, tw.grad = None, None
+    tgx.backward()
+    assert close(x.grad, tx.grad.item()) and close(w.grad, tw.grad.item())
+
+
+@pytest.mark.filterwarnings('ignore:Using backward.. with create_graph')
+def test_grad_value_accumulates_like_torch_and_resets_with_none() -> None:
+    x = Value(2.0)
+    (x**3).backward(create_graph=True)
+    (x**3).backward(create_graph=True)
+    assert x.grad == 24.0 and x.grad_value.data == 24.0  # 2 * 3x^2
+    (d2,) = grad(x.grad_value, x)
+    assert d2 == 24.0  # 2 * 6x
+    t = torch.tensor(2.0, requires_grad=True)
+    (t**3).backward(create_graph=True)
+    (t**3).backward(create_graph=True)
+    assert t.grad.item() == 24.0 and torch.autograd.grad(t.grad, t)[0].item() == 24.0
+    x.grad_value = None
+    assert x.grad_value is None
+    (x * x).backward()  # a plain backward does not touch grad_value
+    assert x.grad_value is None and x.grad == 28.0
+    with pytest.raises(TypeError, match='grad_value must be a Value or None'):
+        x.grad_value = 3.0
+
+
+def test_backward_create_graph_under_no_grad_and_with_a_value_seed() -> None:
+    x = Value(0.3)
+    y = x.sin()
+    seed = Value(2.0)
+    with microgrid.no_grad():
+        y.backward(seed, create_graph=True)
+    assert close(x.grad, 2 * math.cos(0.3))
+    assert grad(x.grad_value, seed)[0] == pytest.approx(math.cos(0.3))
+    assert grad(x.grad_value, x)[0] == pytest.approx(-2 * math.sin(0.3))
+
+
+def test_plain_backward_is_unchanged_by_create_graph_support() -> None:
+    # the float pass and the Value pass give the same .grad on every node
+    x, y = Value(0.7), Value(-0.4)
+    z = ((x * y).exp() + x / y).tanh() * microgrid.dot([x, y], [y, 2.0])
+    z.backward()
+    plain = [n.grad for n in (x, y, z)]
+    x.grad = y.grad = 0.0
+    z.backward(create_graph=True)
+    assert [n.grad for n in (x, y, z)] == pytest.approx(plain, rel=1e-15)
