@@ -137,6 +137,27 @@ def symbolic_local_grads(node: Value) -> list:
     return [d for x, d in zip(operands, derivatives) if type(x) is Value]
 
 
+def _check_agreement(node: Value, symbolic: list) -> None:
+    """The symbolic rule must give the number the float rule recorded. It does not when
+    a from_op node carries a built-in op's name, or when data changed after the forward
+    pass (PyTorch raises for a tensor modified in place, too)."""
+    recorded = node._edges[1::2]
+    for d, f in zip(symbolic, recorded):
+        v = d.data if type(d) is Value else d
+        if not (v == f or abs(v - f) <= 1e-9 * abs(f) or v != v or f != f):
+            raise RuntimeError(
+                f"create_graph: the '{node.op}' node {name_of(node)} recorded the local "
+                f"derivative {f!r}, but its symbolic rule gives {v!r} now. Was the node made "
+                "by Value.from_op under a built-in op's name, or was some .data changed after "
+                "the forward pass? Rebuild the graph from the current numbers."
+            )
+    if len(symbolic) != len(recorded):
+        raise RuntimeError(
+            f"create_graph: the '{node.op}' node {name_of(node)} has {len(recorded)} parents, "
+            f"which the symbolic rule of '{node.op}' does not expect (a from_op node?)"
+        )
+
+
 # -----------------------------------------------------------------------------
 # The backward pass, with floats or with Values.
 # -----------------------------------------------------------------------------
@@ -185,7 +206,9 @@ def _backward(
                 g = grads.get(node)
                 if g is None:
                     continue
-                for p, d in zip(node._edges[0::2], symbolic_local_grads(node)):
+                symbolic = symbolic_local_grads(node)
+                _check_agreement(node, symbolic)
+                for p, d in zip(node._edges[0::2], symbolic):
                     if wanted is None or p in wanted:
                         c = _times(d, g)
                         grads[p] = c if p not in grads else grads[p] + c
