@@ -537,3 +537,18 @@ def test_a_from_op_node_under_a_builtin_name_or_changed_data_is_caught() -> None
     w.data = 5.0  # changed after the forward pass, as torch's in-place modification
     with pytest.raises(RuntimeError, match='changed after the forward pass'):
         grad(y, x, create_graph=True)
+
+
+def test_the_readme_picture_is_the_graph_microgrid_draws_for_d_tanh() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    assert '](docs/images/d_tanh.svg)' in (root / 'README.md').read_text()
+    svg = (root / 'docs' / 'images' / 'd_tanh.svg').read_text()
+    x = Value(0.5, 'x')
+    y = x.tanh()
+    y.label = 'y'
+    (dy,) = grad(y, x, create_graph=True)
+    assert [n.op for n in _topological_order(dy)] == ['tanh', '*', '-']
+    for text in ('tanh', 'y*y', 'y&#39;', '0.786448', '0.213552'):
+        assert text in svg, text
