@@ -1,7 +1,7 @@
 """The Hessian of the demo MLP's loss with respect to 10 parameters: microgrid against PyTorch.
 
-    python benchmarks/higher.py            # 5 repeats each (about a minute)
-    python benchmarks/higher.py --repeats 2
+    python benchmarks/higher.py            # 15 repeats each, taken in turns (under a minute)
+    python benchmarks/higher.py --repeats 3
 
 The workload is the demo's (see workloads.py): MLP(2, [16, 16, 1]) with relu, 100
 two-moons points, the hinge loss averaged plus 1e-4 times the sum of squared parameters,
@@ -18,7 +18,10 @@ second-order pass runs through the whole network.
 Both Hessians must agree (the script checks it to 1e-9). relu and the hinge are piecewise
 linear, so away from kinks this Hessian is the L2 term's 2e-4 times the identity; the
 work is the same as for any other Hessian (tests/test_higher.py checks a tanh MLP's
-non-trivial Hessian against PyTorch). Times are wall-clock medians after one warm-up call.
+non-trivial Hessian against PyTorch). Times are wall-clock medians after one warm-up call
+each; the two implementations run in turns, so a busy machine slows both alike. PyTorch
+runs on one thread: its tensors here are tiny, and on a shared 2-core machine its second
+thread only waits for the first.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ def microgrid_hessian(xs, ys, layers):
 def torch_hessian(xs, ys, layers):
     import torch
 
+    torch.set_num_threads(1)
+
     X = torch.tensor(xs, dtype=torch.float64)
     y = torch.tensor(ys, dtype=torch.float64)
     (W1, b1), (W2, b2), (W3, b3) = [
@@ -92,25 +97,27 @@ def torch_hessian(xs, ys, layers):
     return lambda: torch.autograd.functional.hessian(loss_of, start).tolist()
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    result = fn()  # a warm-up call, not timed (PyTorch's first call pays its set-up)
-    times = []
+def interleaved(fns: list, repeats: int) -> tuple[list[float], list]:
+    """Median time of each fn, calling them in turn (so a busy machine slows all alike)."""
+    results = [fn() for fn in fns]  # a warm-up call each, not timed (PyTorch's set-up)
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+        for fn, ts in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times], results
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--repeats', type=int, default=5)
+    ap.add_argument('--repeats', type=int, default=15)
     args = ap.parse_args(argv)
     xs, ys = workloads.make_moons()
     layers = workloads.initial_weights()
     print(f"# Hessian of the demo loss w.r.t. {N_PARAMS} parameters, {time.strftime('%Y-%m-%d')}")
-    mg_time, H = timed(microgrid_hessian(xs, ys, layers), args.repeats)
-    th_time, TH = timed(torch_hessian(xs, ys, layers), args.repeats)
+    fns = [microgrid_hessian(xs, ys, layers), torch_hessian(xs, ys, layers)]
+    (mg_time, th_time), (H, TH) = interleaved(fns, args.repeats)
     worst = max(
         abs(a - b) / max(1.0, abs(b))
         for ra, rb in zip(H, TH)

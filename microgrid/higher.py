@@ -31,7 +31,9 @@ __all__ = ['SYMBOLIC', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
 # The symbolic rules: (out, *operands) -> d out/d operand, one per operand, written in
 # Value operations (a plain number where the derivative is a constant). out is the node
 # itself, so tanh's rule reuses tanh(x), as the float rule does. A constant operand is
-# passed as a number; its derivative is never used.
+# passed as a number; its derivative is never used. The table sits here rather than
+# beside the float rules because engine.py, the lesson, is held to 300 lines; the float
+# path never reads it, and tests/test_higher.py checks that the two tables agree.
 # -----------------------------------------------------------------------------
 
 # fmt: off
@@ -185,17 +187,30 @@ def _times(d: Any, g: Any) -> Any:
     return d * g
 
 
+def _reaching(order: list[Value], inputs: Sequence[Value]) -> set:
+    """The inputs and every node of order on a path down to one of them."""
+    wanted = set(inputs)
+    for node in order:  # parents first
+        if not wanted.isdisjoint(node._edges[0::2]):
+            wanted.add(node)
+    return wanted
+
+
 def _backward(
-    roots: Sequence[Value], seeds: Sequence[Any], wanted: set | None, create_graph: bool
+    roots: Sequence[Value],
+    seeds: Sequence[Any],
+    inputs: Sequence[Value] | None,
+    create_graph: bool,
+    prepared: tuple[list[Value], set] | None = None,
 ) -> dict:
-    """The gradient of sum(seed * root) for every node that reaches a wanted node
-    (every node if wanted is None): floats, or Values when create_graph."""
-    order = _order(roots)
-    if wanted is not None:  # the nodes on a path to a wanted node
-        wanted = set(wanted)
-        for node in order:
-            if not wanted.isdisjoint(node._edges[0::2]):
-                wanted.add(node)
+    """The gradient of sum(seed * root) for every node on a path to one of the inputs
+    (every node if inputs is None): floats, or Values when create_graph. ``prepared``
+    is (order, the nodes reaching the inputs), when several passes share them."""
+    if prepared is None:
+        order = _order(roots)
+        wanted = None if inputs is None else _reaching(order, inputs)
+    else:
+        order, wanted = prepared
     grads: dict = {}
     for r, s in zip(roots, seeds):
         if wanted is None or r in wanted:
@@ -290,8 +305,11 @@ def grad(
     """d(sum of grad_outputs[k] * outputs[k]) / d(input) for each input, as a tuple.
 
     As ``torch.autograd.grad``: floats, or Values that can be differentiated again when
-    ``create_graph=True``. No ``.grad`` is touched. An input that the outputs do not
-    depend on raises RuntimeError, or gives None with ``allow_unused=True``.
+    ``create_graph=True`` (a derivative may be a node of the forward graph itself: d/dx
+    of x * w is w). No ``.grad`` is touched. An input that the outputs do not depend on
+    raises RuntimeError, or gives None with ``allow_unused=True``. Ops made with
+    ``Value.from_op`` have no symbolic rule: create_graph through one raises
+    NotImplementedError naming it.
     """
     outs, _ = _as_values(outputs, 'output', 'grad')
     xs, _ = _as_values(inputs, 'input', 'grad')
@@ -306,7 +324,7 @@ def grad(
         if len(seeds) != len(outs):
             raise ValueError(f"grad: {len(seeds)} grad_outputs for {len(outs)} outputs")
         seeds = [s if (type(s) is Value and create_graph) else engine._data(s) for s in seeds]
-    grads = _backward(outs, seeds, set(xs), create_graph)
+    grads = _backward(outs, seeds, xs, create_graph)
     result: list = []
     for i, x in enumerate(xs):
         g = grads.get(x)
@@ -355,7 +373,13 @@ def hessian(fn: Callable[..., Any], inputs: Any) -> Any:
         rows = [[0.0] * n for _ in range(n)]
     else:
         first = grad(out, xs, create_graph=True, allow_unused=True)
-        rows = [[0.0] * n if g is None else _floats(grad(g, xs, allow_unused=True)) for g in first]
+        gs = [g for g in first if g is not None]
+        order = _order(gs)  # sorted once: every row's backward pass walks the same graph
+        prepared = (order, _reaching(order, xs))
+        rows = []
+        for g in first:
+            grads = {} if g is None else _backward([g], [1.0], xs, False, prepared)
+            rows.append([grads.get(x, 0.0) for x in xs])
     return rows[0][0] if single else rows
 
 
