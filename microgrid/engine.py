@@ -14,8 +14,8 @@ one node from many inputs; 4. the topological order that backward() walks.
 Machinery lives in modules named for their jobs, which import this one (never the
 reverse): switches.py (no_grad, detect_anomaly: per thread), anomaly.py, tracing.py
 (for compile), names.py (display names, numbers), steps.py (backward step by step).
-They reach in by two hooks, ``_on_create`` and ``_on_backward``, called only while
-``_hooks`` (threads with a switch on) is not 0. Only the standard library is used.
+They reach in by hooks: ``_on_create`` and ``_on_backward``, called only while ``_hooks``
+(threads with a switch on) is not 0, and higher.py's ``_graph_backward``. Stdlib only.
 """
 
 from __future__ import annotations
