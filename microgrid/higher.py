@@ -47,7 +47,7 @@ SYMBOLIC: dict[str, Callable[..., Sequence[Any]]] = {
     'abs':        lambda o, a: o.local_grads,  # piecewise linear: a piecewise constant
     'exp':        lambda o, a: (o,),
     'log':        lambda o, a: (1.0 / a,),
-    'sqrt':       lambda o, a: (0.5 / o,),
+    'sqrt':       lambda o, a: (0.5 / o if o.data else math.inf,),  # inf at 0, as the float rule
     'tanh':       lambda o, a: (1.0 - o * o,),
     'sigmoid':    lambda o, a: (o * (1.0 - o),),
     'relu':       lambda o, a: o.local_grads,  # piecewise linear: a piecewise constant
@@ -64,7 +64,13 @@ SYMBOLIC: dict[str, Callable[..., Sequence[Any]]] = {
 def _dpow_da(a: Any, b: Any) -> Any:  # b * a**(b-1); 0 for a constant exponent 0
     if type(a) is not Value or (type(b) is not Value and b == 0):
         return 0.0
-    return b * a ** (b - 1)
+    k = b.data if type(b) is Value else b
+    if a.data == 0 and k < 1:  # 0 ** (k - 1) has no value: the float rule's limit
+        return engine._dpow_da(0.0, k)
+    try:
+        return b * a ** (b - 1)
+    except OverflowError:  # the float rule's signed infinity
+        return engine._dpow_da(a.data, k)
 
 
 def _dpow_db(o: Any, a: Any, b: Any) -> Any:  # a**b * log(a); 0 at a == 0, nan for a < 0

@@ -552,3 +552,23 @@ def test_the_readme_picture_is_the_graph_microgrid_draws_for_d_tanh() -> None:
     assert [n.op for n in _topological_order(dy)] == ['tanh', '*', '-']
     for text in ('tanh', 'y*y', 'y&#39;', '0.786448', '0.213552'):
         assert text in svg, text
+
+
+def test_create_graph_at_the_edges_gives_the_float_rules_limits() -> None:
+    cases = [
+        (0.0, lambda x: x.sqrt()),
+        (0.0, lambda x: x**0.5),
+        (0.0, lambda x: x**0),
+        (0.0, lambda x: x**2),
+        (1e-300, lambda x: x**-1),
+        (0.0, lambda x: 0.0**x),
+    ]
+    for a, f in cases:
+        x = Value(a)
+        y = f(x)
+        y.backward()
+        (g,) = grad(y, x, create_graph=True, allow_unused=True)
+        assert (0.0 if g is None else g.data) == x.grad, (a, g, x.grad)
+    x = Value(0.0)
+    (g,) = grad(x**2, x, create_graph=True)
+    assert grad(g, x)[0] == 2.0  # the second derivative of x**2 at 0 is not lost
