@@ -294,9 +294,7 @@ class MLP(Module):
         self.nouts = [_check_size(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
         self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
         self.init = _check_choice(init, INITS, 'init')
-        self.output_activation = _check_choice(
-            output_activation, ACTIVATIONS, 'output_activation'
-        )
+        self.output_activation = _check_choice(output_activation, ACTIVATIONS, 'output_activation')
         rng = _model_rng(seed)
         sizes = [self.nin, *self.nouts]
         last = len(self.nouts) - 1
@@ -313,6 +311,34 @@ class MLP(Module):
             out = [n._forward(out) for n in layer.neurons]
         return out[0] if len(out) == 1 else out
 
+    def dead_units(self, X: Sequence[Sequence[Any]]) -> list[list[int]]:
+        """For each layer, the indices of its relu units that output 0 for every input in X.
+
+        Such a unit passes no gradient back, so neither it nor what feeds it can learn;
+        a layer whose units are all dead stops training altogether. Computed on plain
+        floats, without building a graph. Only relu units can be dead.
+        """
+        rows = [[_data_of(v) for v in _check_inputs(x, self.nin, 'dead_units')] for x in X]
+        dead: list[list[int]] = []
+        for layer in self.layers:
+            weights = [([w.data for w in n.w], n.b.data) for n in layer.neurons]
+            alive = [False] * layer.nout
+            outs = []
+            for row in rows:
+                pre = [math.fsum(w * x for w, x in zip(ws, row)) + b for ws, b in weights]
+                for j, s in enumerate(pre):
+                    if s > 0:
+                        alive[j] = True
+                outs.append(pre)
+            if layer.activation == 'relu':
+                dead.append([j for j in range(layer.nout) if not alive[j]])
+                rows = [[max(s, 0.0) for s in pre] for pre in outs]
+            else:
+                dead.append([])
+                act = _ACTIVATION_FN[layer.activation]
+                rows = [[s if act is None else act(Value(s)).data for s in pre] for pre in outs]
+        return dead
+
     def __repr__(self) -> str:
         out = (
             f", output_activation={self.output_activation!r}"
@@ -320,6 +346,10 @@ class MLP(Module):
             else ''
         )
         return f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r}{out})"
+
+
+def _data_of(x: Any) -> float:
+    return x.data if isinstance(x, Value) else float(x)
 
 
 def _parameter_count(nin: int, nouts: Sequence[int]) -> int:

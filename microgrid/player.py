@@ -33,12 +33,14 @@ import math
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from microgrid.draw import HIGHLIGHT, _build, _check_root, _collect, _names_of
-from microgrid.engine import Value, _fmt, name_of
+from microgrid.engine import Value, name_of
+from microgrid.labels import display_name
+from microgrid.labels import fmt as _fmt
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
 
@@ -64,8 +66,8 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
     index = {v: i for i, v in enumerate(order)}
     named = _names_of(names)
 
-    def show(v: Value) -> str:
-        return named.get(v) or name_of(v)
+    def show(v: Value) -> str:  # wrapped when composite: (x1*w1 + x2*w2)
+        return display_name(v, named)
 
     remaining = dict.fromkeys(order, 0)  # contributions each Value still waits for
     for v in order:
@@ -80,7 +82,7 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
         for step in root.backward_steps():
             n = show(step.node)
             if step.parent is None:
-                caption = f"{n}.grad = {_fmt(step.upstream)}  (the seed: d{n}/d{n} = 1)"
+                caption = f"{n}.grad = {_fmt(step.upstream)}  (the seed: d{n}/d{n} = 1.0)"
                 i = index[step.node]
                 frames.append(_Frame(i, f'grad {_fmt(step.upstream)}', 'done', [f'v{i}'], caption))
                 continue
@@ -118,6 +120,7 @@ class _Scene:
         show_local_grads: bool,
         max_nodes: int,
         prefix: str,
+        caption_in_svg: bool = True,
     ) -> None:
         _check_root(root, 'the backprop player')
         self.prefix = prefix
@@ -130,8 +133,10 @@ class _Scene:
         caption = max((f.caption for f in self.frames), key=len)
         g, order = _build(
             root, names=names, rankdir=rankdir, show_local_grads=show_local_grads,
-            max_nodes=max_nodes, id_prefix=prefix, grad_text=widest, caption=caption,
+            max_nodes=max_nodes, id_prefix=prefix, grad_text=widest,
+            caption=caption if caption_in_svg else None,
         )  # fmt: skip
+        self.summary = f"{len(self.order)} nodes, {len(self.frames)} steps"
         assert order == self.order
         svg = g.pipe(format='svg', encoding='utf-8')
         ET.register_namespace('', SVG_NS)
@@ -141,7 +146,9 @@ class _Scene:
         self.box = [self._first(f'v{i}', ('polygon', 'path', 'ellipse')) for i in range(len(order))]
         self.box_fill = [b.get('fill') for b in self.box]
         graph = self.by_id[f'{prefix}graph']
-        self.caption = next(el for el in graph if _local(el.tag) == 'text')
+        # The frames on disk carry the caption in the picture; the HTML player shows it
+        # once, in large type under the picture, and has none in the SVG.
+        self.caption = next((el for el in graph if _local(el.tag) == 'text'), None)
         self._saved: list[tuple[ET.Element, dict[str, str | None]]] = []
         self.reset()
 
@@ -160,7 +167,8 @@ class _Scene:
         for text, box, fill in zip(self.grad_text, self.box, self.box_fill):
             text.text = UNKNOWN
             box.set('fill', fill or 'none')
-        self.caption.text = ''
+        if self.caption is not None:
+            self.caption.text = ''
 
     def _cool(self) -> None:
         for el, attrs in self._saved:
@@ -204,7 +212,8 @@ class _Scene:
         self.box[f.target].set('fill', PARTIAL_FILL if f.state == 'partial' else DONE_FILL)
         for key in f.hot:
             self._heat(key)
-        self.caption.text = f.caption
+        if self.caption is not None:
+            self.caption.text = f.caption
 
     def svg_text(self, standalone: bool = True) -> str:
         """The SVG as it is now: a file (with namespace) or inline in HTML (without URL)."""
@@ -244,7 +253,16 @@ _STYLE = """
 .mg-player .mg-controls{display:flex;gap:6px;align-items:center;margin:6px 0}
 .mg-player button{font-size:14px;padding:3px 10px;cursor:pointer}
 .mg-player input[type=range]{flex:1}
-.mg-player .mg-caption{font-family:monospace;font-size:14px;white-space:pre-wrap}
+.mg-player .mg-title{font-size:18px;font-weight:bold;margin:0 0 4px}
+.mg-player .mg-legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:13px;margin:4px 0}
+.mg-player .mg-legend span{display:inline-flex;align-items:center;gap:5px}
+.mg-player .mg-legend i{display:inline-block;width:14px;height:14px;border:1px solid #333;
+  border-radius:2px}
+.mg-player .mg-legend i.mg-hot{border:2.5px solid HOT_COLOUR;background:#fff}
+.mg-player .mg-count{font-size:14px;min-width:8em;text-align:right}
+.mg-player .mg-caption{font-family:Consolas,Menlo,monospace;font-size:20px;font-weight:bold;
+  white-space:pre-wrap;margin:8px 0 2px;min-height:1.4em}
+.mg-player .mg-help{font-size:12px;color:#666}
 """
 
 _SCRIPT = r"""
@@ -341,6 +359,8 @@ _SCRIPT = r"""
     if (e.target === slider) return;
     if (e.key === 'ArrowRight' || e.key === 'ArrowDown') { step(1); e.preventDefault(); }
     else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') { step(-1); e.preventDefault(); }
+    else if (e.key === 'Home') { step(-frames.length); e.preventDefault(); }
+    else if (e.key === 'End') { step(frames.length); e.preventDefault(); }
     else if (e.key === ' ') { play(); e.preventDefault(); }
   });
   show(0);
@@ -354,7 +374,25 @@ def _json_for_script(data: Any) -> str:
     return text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
 
-def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
+def _legend(show_local_grads: bool) -> str:
+    """What the colours and the numbers on the edges mean."""
+    from microgrid.draw import LEAF_FILL, NODE_FILL
+
+    items = [
+        f'<span><i style="background:{LEAF_FILL}"></i><i style="background:{NODE_FILL}"></i>'
+        'grad ? : not reached yet (blue: a leaf, an input or a parameter)</span>',
+        f'<span><i style="background:{PARTIAL_FILL}"></i>part of its gradient has arrived</span>',
+        f'<span><i style="background:{DONE_FILL}"></i>all of its gradient has arrived</span>',
+        '<span><i class="mg-hot"></i>this step: the edge used and the node it updates</span>',
+    ]
+    if show_local_grads:
+        items.append('<span><b>1.5</b> on an edge: the local derivative d(result)/d(input)</span>')
+    return '<div class="mg-legend">' + ''.join(items) + '</div>'
+
+
+def _fragment(
+    scene: _Scene, interval: int, standalone: bool, title: str, show_local_grads: bool
+) -> str:
     uid = scene.prefix + 'player'
     data_id = scene.prefix + 'data'
     n = len(scene.frames)
@@ -366,8 +404,10 @@ def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
     }
     scene.reset()
     return (
-        f'<style>{_STYLE}</style>\n'
+        f'<style>{_STYLE.replace("HOT_COLOUR", HIGHLIGHT)}</style>\n'
         f'<div class="mg-player" id="{html.escape(uid)}" tabindex="0">\n'
+        f'<div class="mg-title">{html.escape(title)}</div>\n'
+        f'{_legend(show_local_grads)}\n'
         f'<div class="mg-svg">{scene.svg_text(standalone=False)}</div>\n'
         '<div class="mg-controls">'
         '<button type="button" data-act="prev" title="previous step (left arrow)">'
@@ -378,6 +418,9 @@ def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
         f'<input type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">'
         f'<span class="mg-count">step 1 / {n}</span></div>\n'
         '<div class="mg-caption"></div>\n'
+        '<div class="mg-help">Each step is the chain rule on one edge: parent.grad += '
+        'local derivative * the grad of the node above. Keys: arrows step, Home / End jump '
+        'to the first / last step, space plays.</div>\n'
         f'</div>\n<script type="application/json" id="{html.escape(data_id)}">'
         f'{_json_for_script(scene.data())}</script>\n'
         f'<script>{script}</script>\n'
@@ -385,17 +428,34 @@ def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
 
 
 class PlayerHTML(str):
-    """The player's HTML page (a str); in Jupyter it displays as the player itself."""
+    """The player's HTML page (a str); in Jupyter it displays as the player itself.
+
+    In a plain REPL its repr says what it holds and how to view it; ``save(path)``
+    writes the page, to open in a browser.
+    """
 
     fragment: str
+    summary: str = ''
 
     def _repr_html_(self) -> str:
         return self.fragment
 
+    def __repr__(self) -> str:
+        return (
+            f"<microgrid backprop player: {self.summary or 'a page'}, {len(self)} characters "
+            "of HTML. Save it with .save('player.html') and open that in a browser; "
+            "Jupyter shows it inline>"
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the page to ``path`` (UTF-8) and return the path."""
+        target = Path(path)
+        target.write_text(self, encoding='utf-8')
+        return target
+
 
 def _check_common(names: Any, show_local_grads: Any) -> None:
-    if names is not None and not isinstance(names, Mapping):
-        raise TypeError(f"names must be a mapping such as locals(), got {type(names).__name__}")
+    _names_of(names)  # a mapping such as locals(), or a Module; anything else: TypeError
     if not isinstance(show_local_grads, bool):
         raise TypeError(f"show_local_grads must be a bool, got {show_local_grads!r}")
 
@@ -404,7 +464,7 @@ def backprop_player(
     root: Value,
     path: str | Path | None = None,
     *,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = True,
     interval: int = 900,
@@ -419,16 +479,18 @@ def backprop_player(
     """
     if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
         raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
-    scene = _scene(root, names, rankdir, show_local_grads, max_nodes)
-    title = html.escape(f'backprop through {_names_of(names).get(root) or name_of(root)}')
+    scene = _scene(root, names, rankdir, show_local_grads, max_nodes, caption_in_svg=False)
+    root_name = _names_of(names).get(root) or name_of(root)
+    title = f'Backpropagation through {root_name}, one chain-rule step at a time'
     page = PlayerHTML(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<title>{title}</title>\n</head>\n<body>\n'
-        f'{_fragment(scene, interval, standalone=True)}</body>\n</html>\n'
+        f'<title>{html.escape(title)}</title>\n</head>\n<body>\n'
+        f'{_fragment(scene, interval, True, title, show_local_grads)}</body>\n</html>\n'
     )
-    page.fragment = _fragment(scene, interval, standalone=False)
+    page.fragment = _fragment(scene, interval, False, title, show_local_grads)
+    page.summary = f"backward through {root_name}, {scene.summary}"
     if path is not None:
-        Path(path).write_text(page, encoding='utf-8')
+        page.save(path)
     return page
 
 
@@ -445,9 +507,16 @@ def _frames(scene: _Scene) -> Iterator[_Scene]:
         yield scene
 
 
-def _scene(root: Value, names: Any, rankdir: str, show_local_grads: bool, max_nodes: int) -> _Scene:
+def _scene(
+    root: Value,
+    names: Any,
+    rankdir: str,
+    show_local_grads: bool,
+    max_nodes: int,
+    caption_in_svg: bool = True,
+) -> _Scene:
     _check_common(names, show_local_grads)
-    return _Scene(root, names, rankdir, show_local_grads, max_nodes, _prefix())
+    return _Scene(root, names, rankdir, show_local_grads, max_nodes, _prefix(), caption_in_svg)
 
 
 def backprop_frames(
@@ -455,7 +524,7 @@ def backprop_frames(
     folder: str | Path,
     format: str = 'svg',  # noqa: A002 - as in graphviz
     *,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = True,
     scale: float = 2.0,
@@ -491,7 +560,7 @@ def backprop_gif(
     duration: int = 900,
     last_duration: int | None = 2500,
     loop: int = 0,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = True,
     scale: float = 1.5,
