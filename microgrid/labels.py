@@ -48,16 +48,17 @@ def grad_of(v: Value, names: Mapping[Value, str] | None = None) -> str:
     return f"{display_name(v, names)}.grad"
 
 
-def fmt(x: float) -> str:
-    """A number as every instrument prints it: exact when short, else 6 significant digits.
+def fmt(x: float, digits: int = 6) -> str:
+    """A number as every instrument prints it: exact when short, else ``digits`` significant.
 
     Always reads as a float: 1.0 (never 1), -1.5, 0.5 for 0.4999999999999998,
-    6.88137 for 6.8813735870195432, 1e-300, inf, nan.
+    6.88137 for 6.8813735870195432, 1e-300, inf, nan. The command line's ``grad``,
+    a calculator, asks for 10 digits; everything else uses the default 6.
     """
     x = float(x)
     text = repr(x)
-    if len(text) > 10:
-        text = f"{x:.6g}"
+    if len(text) > max(10, digits + 2):
+        text = f"{x:.{digits}g}"
     if math.isfinite(x) and not any(c in text for c in '.en'):
         text += '.0'
     return text
