@@ -249,7 +249,7 @@ _STYLE = """
   border:1px solid #ddd;border-radius:6px;padding:8px;background:#fff;color:#222}
 .mg-player:focus{border-color:#999}
 .mg-player .mg-svg{overflow:auto}
-.mg-player .mg-svg svg{max-width:100%;height:auto}
+.mg-player .mg-svg svg{height:auto}
 .mg-player .mg-controls{display:flex;gap:6px;align-items:center;margin:6px 0}
 .mg-player button{font-size:14px;padding:3px 10px;cursor:pointer}
 .mg-player input[type=range]{flex:1}
@@ -330,11 +330,19 @@ _SCRIPT = r"""
       box[f[0]].setAttribute('fill', D.fills[f[2]]);
     }
     frames[k][3].forEach(heat);
+    reveal(el('v' + frames[k][0]));
     if (caption) caption.textContent = frames[k][4];
     captionDiv.textContent = frames[k][4];
     slider.value = String(k);
     counter.textContent = 'step ' + (k + 1) + ' / ' + frames.length;
     root.setAttribute('data-frame', String(k));
+  }
+  var view = root.querySelector('.mg-svg');
+  function reveal(node) {  // a wide graph scrolls: keep the node this step updates in view
+    var b = node.getBoundingClientRect(), c = view.getBoundingClientRect();
+    if (b.left < c.left || b.right > c.right) {
+      view.scrollLeft += (b.left + b.right) / 2 - (c.left + c.right) / 2;
+    }
   }
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
@@ -374,6 +382,17 @@ def _json_for_script(data: Any) -> str:
     return text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
 
+def _fit_width(svg: str) -> str:
+    """Shrink a wide graph to the page, but not below 70% of its size (then it scrolls),
+    so that its text stays readable; a small graph keeps its own size."""
+    found = re.match(r'<svg width="([0-9.]+)pt"', svg)
+    if not found:
+        return svg
+    w = float(found.group(1))
+    style = f'width:min({w:g}pt, max(100%, {0.7 * w:.0f}pt))'
+    return svg.replace('<svg ', f'<svg style="{style}" ', 1)
+
+
 def _legend(show_local_grads: bool) -> str:
     """What the colours and the numbers on the edges mean."""
     from microgrid.draw import LEAF_FILL, NODE_FILL
@@ -408,7 +427,7 @@ def _fragment(
         f'<div class="mg-player" id="{html.escape(uid)}" tabindex="0">\n'
         f'<div class="mg-title">{html.escape(title)}</div>\n'
         f'{_legend(show_local_grads)}\n'
-        f'<div class="mg-svg">{scene.svg_text(standalone=False)}</div>\n'
+        f'<div class="mg-svg">{_fit_width(scene.svg_text(standalone=False))}</div>\n'
         '<div class="mg-controls">'
         '<button type="button" data-act="prev" title="previous step (left arrow)">'
         '&#9664; prev</button>'
