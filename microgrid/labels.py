@@ -16,7 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from microgrid.engine import Value, name_of
+from microgrid.engine import Value
+from microgrid.names import name_of
 
 __all__ = ['display_name', 'fmt', 'grad_of', 'plain', 'step_text', 'wrap']
 

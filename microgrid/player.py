@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from microgrid.draw import HIGHLIGHT, _build, _check_root, _collect, _names_of
-from microgrid.engine import Value, name_of
+from microgrid.engine import Value
 from microgrid.labels import display_name
 from microgrid.labels import fmt as _fmt
+from microgrid.names import name_of
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
 
