@@ -570,3 +570,14 @@ def test_draw_without_output_writes_graph_svg_here(capsys, tmp_path, monkeypatch
     texts = svg_texts(tmp_path / 'graph.svg')
     assert {'x', 'y', 'data 6.0', 'grad 3.0', 'grad 2.0'} <= set(texts)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['graph.svg']  # nothing stray
+
+
+def test_readme_and_make_demo_say_how_to_run_the_command():
+    makefile = (ROOT / 'Makefile').read_text()
+    recipe = makefile.split('\ndemo:', 1)[1].split('\n\n', 1)[0]
+    assert '$(BIN)/microgrid --help' in recipe and '$(BIN)/activate' in recipe
+    assert recipe.index('microgrid demo') < recipe.index('@echo')  # printed at the end
+    readme = (ROOT / 'README.md').read_text()
+    section = readme.split('## The command line', 1)[1].split('\n## ', 1)[0]
+    assert '.venv/bin/microgrid' in section and '. .venv/bin/activate' in section
+    assert 'without `-o` writes `graph.svg`' in section
