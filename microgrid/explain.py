@@ -50,8 +50,9 @@ def explain(x: Value, root: Value, max_paths: int = 20) -> str:
     if x.grad and not math.isclose(x.grad, total[root], rel_tol=1e-9, abs_tol=1e-12):
         # Only when a backward() has run and the grad differs: it has accumulated.
         lines.append(
-            f'  (note: {v}.grad holds {_fmt(x.grad)}, not {_fmt(total[root])}: a leaf adds up '
-            f'the gradients of every backward() until it is zeroed)'
+            f'  (note: {v}.grad holds {_fmt(x.grad)}, not {_fmt(total[root])}; one backward() '
+            f'from zeroed grads gives {_fmt(total[root])}, and a leaf adds up the gradients of '
+            'every backward() until it is zeroed)'
         )
     return '\n'.join(lines)
 

@@ -185,8 +185,8 @@ def test_explain_notes_accumulated_leaf_grads() -> None:
     L.backward()
     L.backward()
     assert explain(a, L).splitlines()[1] == (
-        '  (note: a.grad holds 12.0, not 6.0: a leaf adds up the gradients of every '
-        'backward() until it is zeroed)'
+        '  (note: a.grad holds 12.0, not 6.0; one backward() from zeroed grads gives 6.0, '
+        'and a leaf adds up the gradients of every backward() until it is zeroed)'
     )
     a.grad = 0.0  # never backpropagated: no note
     assert explain(a, L) == 'dL/da = dL/dd * dd/de * de/da = (-2.0)(1.0)(-3.0) = 6.0'
