@@ -258,6 +258,12 @@ def test_draw_names_a_models_parameters_shortly():
     for short in ('L0.n0.w0', 'L0.n2.b', 'L1.n0.w2', 'L1.n0.b'):
         assert short in src, short
     assert 'layers.0' not in src
+    from microgrid.player import backprop_player
+
+    page = backprop_player(loss, names=model)  # the player takes a model too
+    assert 'L1.n0.b.grad += d' in page and 'layers.0' not in page
+    with pytest.raises(TypeError, match='a Module such as an MLP'):
+        draw(loss, names=[model])
 
 
 def test_draw_and_player_say_what_they_are_in_a_plain_repl(tmp_path):
