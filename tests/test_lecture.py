@@ -238,3 +238,34 @@ def test_the_lectures_loop_on_microgrids_all_tanh_mlp():
     model = nn.MLP(3, [4, 4, 1], activation='tanh', output_activation='tanh')
     history, ypred = train(model)
     assert history[-1] < 0.1 and history[-1] < history[0] / 10, history
+
+
+def test_micrograds_demo_loss_with_numpy_arrays():
+    """micrograd's demo feeds numpy rows and int64 labels straight into Values."""
+    np = pytest.importorskip('numpy', reason='numpy is a dev dependency')
+    from microgrid import data
+    from microgrid.nn import MLP  # micrograd: from micrograd.nn import MLP
+
+    random.seed(1337)
+    X, y = data.make_moons(n_samples=40, noise=0.1, seed=1337)
+    X, y = np.array(X), np.array(y) * 2 - 1
+    model = MLP(2, [16, 16, 1], init='uniform')
+
+    def loss():
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+        return data_loss + reg_loss, sum(accuracy) / len(accuracy)
+
+    first, _ = loss()
+    for k in range(15):
+        total, acc = loss()
+        model.zero_grad()
+        total.backward()
+        for p in model.parameters():
+            p.data -= (1.0 - 0.9 * k / 100) * p.grad
+    assert type(total) is Value and type(first) is Value
+    assert total.data < first.data / 2 and acc >= 0.8, (first.data, total.data, acc)
