@@ -399,7 +399,7 @@ def _legend(show_local_grads: bool) -> str:
 
     items = [
         f'<span><i style="background:{LEAF_FILL}"></i><i style="background:{NODE_FILL}"></i>'
-        'grad ? : not reached yet (blue: a leaf, an input or a parameter)</span>',
+        'not reached yet, grad ? (blue: a leaf, an input or a parameter)</span>',
         f'<span><i style="background:{PARTIAL_FILL}"></i>part of its gradient has arrived</span>',
         f'<span><i style="background:{DONE_FILL}"></i>all of its gradient has arrived</span>',
         '<span><i class="mg-hot"></i>this step: the edge used and the node it updates</span>',
