@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog='microgrid',
         description='microgrid: scalar autodiff for learning backpropagation.',
-        epilog='Examples (each runs as written):\n'
+        epilog='Examples:\n'
         + ''.join(f"  {line}\n" for line in EXAMPLES['top']),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
