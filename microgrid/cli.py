@@ -131,8 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog='microgrid',
         description='microgrid: scalar autodiff for learning backpropagation.',
-        epilog='Examples:\n'
-        + ''.join(f"  {line}\n" for line in EXAMPLES['top']),
+        epilog='Examples:\n' + ''.join(f"  {line}\n" for line in EXAMPLES['top']),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument('--version', action='version', version=f"microgrid {__version__}")
