@@ -111,7 +111,11 @@ def _checked_data(X: Any, y: Any) -> tuple[list, list]:
 
 
 def _warn_if_dead(model: Any, X: list) -> bool:
-    """Warn (once: returns True) if every unit of some layer outputs 0 for every input."""
+    """Warn (once: returns True) if every unit of some layer outputs 0 for every input.
+
+    fit() asks after epochs 0, 1, 3, 7, 15, ...: a network can start dead or die while
+    training (a learning rate too large), and the check, a forward pass on floats, stays
+    a small share of the work."""
     per_layer = model.dead_units(X)
     layers = [
         f"layers[{i}] ({len(d)} relu units)"
@@ -122,9 +126,9 @@ def _warn_if_dead(model: Any, X: list) -> bool:
         return False
     warnings.warn(
         f"fit: every unit of {' and '.join(layers)} outputs 0 for every training input, "
-        "so no gradient flows through it and the loss cannot improve (a dead relu "
-        "network). Try activation='tanh', a smaller learning rate, or another seed; "
-        "model.dead_units(X) lists the dead units of each layer.",
+        "so no gradient flows back through it: the layers below it cannot learn and the "
+        "loss is stuck (a dead relu network). Try activation='tanh', a smaller learning "
+        "rate, or another seed; model.dead_units(X) lists the dead units of each layer.",
         RuntimeWarning,
         stacklevel=3,
     )
@@ -224,8 +228,8 @@ def fit(
             history['loss'].append(total / len(X))
             if kind in _CLASSIFIERS:
                 history['accuracy'].append(correct / len(X))
-            if not warned_dead:  # a fully dead relu layer: say so once (issue 15)
-                warned_dead = _warn_if_dead(model, X)
+            if not warned_dead and epoch & (epoch + 1) == 0:  # epochs 0, 1, 3, 7, 15, ...
+                warned_dead = _warn_if_dead(model, X)  # a fully dead relu layer: say so once
             if scheduler is not None:
                 scheduler.step()
             if bar is not None:

@@ -135,6 +135,22 @@ def test_fit_warns_once_on_a_dead_network_naming_the_layer_and_what_to_try():
     assert history['loss'][-1] == pytest.approx(history['loss'][1], rel=1e-3)  # stuck
 
 
+def test_fit_warns_when_a_network_dies_while_training():
+    model = nn.MLP(3, [4, 4, 1], activation='relu', seed=4)
+    assert model.dead_units(XS)[0] != [0, 1, 2, 3]
+    epochs_seen = []
+
+    def kill_after_epoch_1(epoch, history):  # as a learning rate too large would
+        epochs_seen.append(epoch)
+        if epoch == 1:
+            for n in model.layers[0].neurons:
+                n.b.data = -100.0
+
+    with pytest.warns(RuntimeWarning, match=r'every unit of layers\[0\]'):
+        fit(model, XS, YS, loss='mse', epochs=6, progress=False, callback=kill_after_epoch_1)
+    assert epochs_seen == list(range(6))
+
+
 def test_fit_is_silent_on_a_healthy_network():
     model = nn.MLP(3, [4, 4, 1], activation='tanh', seed=0)
     with warnings.catch_warnings():
