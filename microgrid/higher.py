@@ -22,7 +22,8 @@ from typing import Any
 
 from microgrid import engine
 from microgrid.engine import Value, _topological_order
-from microgrid.names import _fmt, name_of
+from microgrid.labels import fmt as _fmt
+from microgrid.names import name_of
 from microgrid.switches import enable_grad
 
 __all__ = ['SYMBOLIC', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
