@@ -91,6 +91,8 @@ def check(
         ok, problem = False, 'not filled in yet (the answer is still None or ...)'
     except Exception as error:  # noqa: BLE001 - a student's code may raise anything
         ok, problem = False, f'your code raised {type(error).__name__}: {error}'
+        if 'NoneType' in str(error):
+            problem += ' (is a stub still returning None?)'
     if ok:
         print(f'✓ {what}')
     else:

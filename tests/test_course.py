@@ -70,6 +70,11 @@ def test_check_reports_an_unfilled_stub_and_never_raises(capsys):
     assert lines[0] == '✗ stub: not filled in yet (the answer is still None or ...).'
     assert lines[1].startswith('✗ stub in a list: not filled in yet')
     assert lines[3] == '✗ raises: your code raised ZeroDivisionError: division by zero.'
+    assert check('a stub used', lambda: None.data, 1.0) is False
+    assert capsys.readouterr().out == (
+        "✗ a stub used: your code raised AttributeError: 'NoneType' object has no attribute"
+        " 'data' (is a stub still returning None?).\n"
+    )
 
 
 # -----------------------------------------------------------------------------
