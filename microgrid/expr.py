@@ -57,12 +57,16 @@ __all__ = [
 ]
 
 MAX_LENGTH = 50_000
+"""The longest expression accepted, in characters."""
 MAX_NODES = 10_000
+"""The most nodes (numbers, names, operations and calls) an expression may have."""
 MAX_DEPTH = 1_000
+"""The deepest nesting an expression may have."""
 
 FUNCTIONS = (
     'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'softplus', 'sin', 'cos', 'abs',
 )  # fmt: skip
+"""The functions an expression may call: the engine's unary ops."""
 
 _BINARY: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ('+', operator.add),
