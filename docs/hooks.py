@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -153,6 +152,19 @@ def lesson_title(path: Path) -> str:
     return path.stem.replace('_', ' ')
 
 
+def staged_notebook(path: Path) -> str:
+    """An executed lesson as the site shows it: GIFs (which nbconvert's templates skip)
+    become HTML images, so an animation shows on the page as it does in Jupyter."""
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    for cell in nb.get('cells', []):
+        for out in cell.get('outputs', []):
+            data = out.get('data', {})
+            if 'image/gif' in data and 'text/html' not in data:
+                gif = ''.join(data.pop('image/gif')).replace('\n', '')
+                data['text/html'] = f'<img alt="animation" src="data:image/gif;base64,{gif}">'
+    return json.dumps(nb)
+
+
 def execute_missing_lessons() -> list[Path]:
     """Execute every lesson whose build/executed copy is missing or older than it."""
     stale = [
@@ -219,7 +231,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     staging = ROOT / 'build' / 'docs'
     (staging / 'course').mkdir(parents=True, exist_ok=True)
     for nb in lessons():
-        shutil.copyfile(EXECUTED / nb.name, staging / 'course' / nb.name)
+        (staging / 'course' / nb.name).write_text(staged_notebook(EXECUTED / nb.name))
         files.append(File(f'course/{nb.name}', str(staging), config.site_dir, False))
     for title, module in api_modules():
         files.append(File.generated(config, api_page_uri(module), content=api_page(title, module)))
