@@ -43,8 +43,9 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/run_all.py
 
 # The docs site and the distributions (see docs/build_site.py and tests/test_wheel.py).
-$(VENV)/.docs-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[docs,dist]'
+# Over the dev extra: a lesson missing from build/executed is executed, and lessons use torch.
+$(VENV)/.docs-installed: pyproject.toml $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs,dist]'
 	touch $@
 
 # mkdocs build --strict into site/; the lessons come executed from build/executed/ (written
