@@ -196,9 +196,10 @@ def test_pages_of_the_site(site):
 
 # -- in a browser ------------------------------------------------------------------------
 
-# Material's search, opened from disk, asks for a worker shim from unpkg; nothing else may
-# come from another host.
-ALLOWED_REMOTE = ('https://unpkg.com/iframe-worker/',)
+# Material's search, opened from disk, asks for a worker shim from unpkg, and the lessons'
+# formulas load MathJax from jsdelivr; nothing else may come from another host (the test
+# blocks every remote request: the site must work without them).
+ALLOWED_REMOTE = ('https://unpkg.com/iframe-worker/', 'https://cdn.jsdelivr.net/npm/mathjax@3/')
 
 
 @pytest.fixture(scope='module')
