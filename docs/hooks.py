@@ -66,7 +66,7 @@ API_MODULES = [
     ('Live widgets', 'microgrid.live'),
     ('Compile', 'microgrid.compile'),
     ('Gradcheck', 'microgrid.gradcheck'),
-    ('Check your engine', 'microgrid.check_engine'),
+    ('Check your engine', 'microgrid.engine_check'),
     ('Course helpers', 'microgrid.course'),
     ('Expressions', 'microgrid.expr'),
     ('Command line', 'microgrid.cli'),
