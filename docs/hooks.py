@@ -152,13 +152,28 @@ def lesson_title(path: Path) -> str:
     return path.stem.replace('_', ' ')
 
 
+WIDGET_NOTE = (
+    '<div class="admonition note"><p class="admonition-title">Live widget</p><p>In Jupyter a '
+    'live widget from <code>microgrid.live</code> appears here; it needs a running kernel, so '
+    'this page cannot show it. See the <a href="../instruments.html#live-widgets">screenshots '
+    'of the live widgets</a>.</p></div>'
+)
+
+
 def staged_notebook(path: Path) -> str:
     """An executed lesson as the site shows it: GIFs (which nbconvert's templates skip)
-    become HTML images, so an animation shows on the page as it does in Jupyter."""
+    become HTML images, so an animation shows on the page as it does in Jupyter; live
+    widgets become a note."""
     nb = json.loads(path.read_text(encoding='utf-8'))
+    # A live widget needs a kernel: the page says so (and where its screenshots are) instead
+    # of loading a widget manager from a CDN that could only show it frozen.
+    nb.get('metadata', {}).pop('widgets', None)
     for cell in nb.get('cells', []):
         for out in cell.get('outputs', []):
             data = out.get('data', {})
+            if 'application/vnd.jupyter.widget-view+json' in data:
+                out['data'] = {'text/html': WIDGET_NOTE, 'text/plain': data.get('text/plain', '')}
+                continue
             if 'image/gif' in data and 'text/html' not in data:
                 gif = ''.join(data.pop('image/gif')).replace('\n', '')
                 data['text/html'] = f'<img alt="animation" src="data:image/gif;base64,{gif}">'
