@@ -17,8 +17,10 @@ slots, then adds the leaves' gradients to their ``.grad``.
 
 What each call sees:
 
-- The parameters fn closes over are re-read (``.data``) on every call, so an
-  optimizer's updates are seen. Value arguments are read too, and get gradients.
+- The leaf Values the trace recorded (the parameters fn read) have their ``.data``
+  re-read on every call, so an optimizer's in-place updates are seen, and get their
+  ``.grad`` from backward(). Value arguments are read too, and get gradients. WHICH
+  Values those are was fixed by the trace: see the guards below.
 - Numbers in the arguments (in nested lists, tuples or numpy arrays) are inputs.
   Other arguments (bools, strings, None, objects, and the positions named in
   ``static_argnums``, for example labels that a loss compares with numbers) are
@@ -26,7 +28,23 @@ What each call sees:
 - When the structure of the arguments changes (a list's length, a number where a
   Value was), fn is traced again; each structure's trace is kept.
 
-The limitation: only operations on Values are recorded. Python control flow that
+Guards (as torch.compile's). Before each replay, the compiled function checks that the
+globals and closure variables fn reads (and those of the Python functions it reaches
+through them) are still bound to the same objects, and that the lists, dicts and
+``nn.Module`` objects reachable from them (up to GUARD_BUDGET elements in all) still
+hold the same objects. If any changed, fn is traced again. So ``model = MLP(...)`` or
+``model = nn.load(...)`` after compiling, a closed-over parameter list that grows, a
+Value replaced inside a Module, or a global number fn reads that is re-bound, each
+bring a new trace. The check costs a few microseconds per call (BENCHMARKS.md).
+
+What the guards do not see: attributes of objects that are neither Modules nor lists,
+tuples or dicts (``holder.w = Value(...)``), globals of other modules read as
+attributes (``config.model``), code reached through methods of such objects, and
+containers past GUARD_BUDGET. After such a change call ``reset()`` on the compiled
+function. ``compile(fn, check=True)`` catches it: a TraceMismatchError says "a
+parameter that the trace recorded is no longer the one fn uses".
+
+The other limitation: only operations on Values are recorded. Python control flow that
 depends on data (``if x.data > 0:``, ``max()`` over Values, a number computed from
 ``.data``) is frozen as it went on the first call, so a later call with other data
 can silently take the wrong branch. Data-dependent *ops* are fine: relu, abs and
@@ -39,7 +57,12 @@ eagerly, so that anomalies are reported where they arise.
 
 from __future__ import annotations
 
+import collections
+import functools
 import math
+import operator
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -120,15 +143,21 @@ class CompiledFunction:
             return self.fn(*args)
         flat = _Flat(args, self.static_argnums)
         program = self._cache.get(flat.key)
-        if program is None:
+        if program is None or not program.guards.hold():
             program = self._trace(args, flat)
         result = program.run(flat)
         if self.check:
             _check_forward(self, program, args, flat, result)
         return result
 
+    def reset(self) -> None:
+        """Forget every trace: the next call traces fn again (after replacing a Value
+        somewhere the guards do not look; see compile's module docstring)."""
+        self._cache.clear()
+
     def _trace(self, args: tuple, flat: _Flat) -> _Program:
         program = _Program.trace(self.fn, args, flat, self.static_argnums)
+        program.guards = _guards_for(self.fn)
         self.traces += 1
         if len(self._cache) >= self.MAX_TRACES:
             del self._cache[next(iter(self._cache))]
@@ -168,6 +197,151 @@ class CompiledValue:
 
     def __repr__(self) -> str:
         return f"CompiledValue(data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+# -----------------------------------------------------------------------------
+# Guards: the trace baked in WHICH Values fn reads (and the numbers it reads from
+# globals). Before each replay, check that the globals and closure variables fn reads
+# are still bound to the same objects, and that the lists, tuples, dicts and Modules
+# reached through them still hold the same objects; if not, trace again.
+# -----------------------------------------------------------------------------
+
+GUARD_BUDGET = 10_000  # container elements snapshotted per trace; past it, not guarded
+_GUARD_DEPTH = 3  # how deep into the functions fn calls (found in its globals/cells)
+_MISSING = object()
+
+
+class _Guards:
+    """What a trace assumed about fn's surroundings, checked in a few microseconds."""
+
+    __slots__ = ('names', 'cells', 'seqs', 'dicts', 'complete')
+
+    def __init__(self) -> None:
+        self.names: list[tuple[dict, str, Any]] = []  # (globals, name, object)
+        self.cells: list[tuple[Any, Any]] = []  # (closure cell, object)
+        self.seqs: list[tuple[list, tuple]] = []  # (list, its items then)
+        self.dicts: list[tuple[dict, tuple]] = []  # (dict or a Module's vars, values then)
+        self.complete = True  # False when the budget ran out (see GUARD_BUDGET)
+
+    def hold(self) -> bool:
+        """Whether everything the trace read is still what it was."""
+        for d, name, obj in self.names:
+            if d.get(name, _MISSING) is not obj:
+                return False
+        for cell, obj in self.cells:
+            try:
+                if cell.cell_contents is not obj:
+                    return False
+            except ValueError:  # the cell was emptied (del)
+                return False
+        is_ = operator.is_
+        for seq, snap in self.seqs:
+            if len(seq) != len(snap) or not all(map(is_, seq, snap)):
+                return False
+        for d, snap in self.dicts:
+            if len(d) != len(snap) or not all(map(is_, d.values(), snap)):
+                return False
+        return True
+
+
+def _guards_for(fn: Any) -> _Guards:
+    """The guards of fn: the globals and closure cells it (and the Python functions it
+    reaches through them) reads, and the containers and Modules reachable from those."""
+    guards = _Guards()
+    roots: list = []
+    seen_fns: set[int] = set()
+
+    def visit_function(f: Any, depth: int) -> None:
+        if id(f) in seen_fns or depth > _GUARD_DEPTH:
+            return
+        seen_fns.add(id(f))
+        if getattr(f, '__module__', None) in _LIBRARY or not hasattr(f, '__code__'):
+            return
+        g = f.__globals__
+        for name in sorted(_names_read(f.__code__)):
+            obj = g.get(name, _MISSING)
+            if obj is not _MISSING and not isinstance(obj, types.ModuleType):
+                guards.names.append((g, name, obj))
+                found(obj, depth)
+        for cell in f.__closure__ or ():
+            try:
+                obj = cell.cell_contents
+            except ValueError:
+                continue
+            guards.cells.append((cell, obj))
+            found(obj, depth)
+        defaults = (f.__defaults__ or ()) + tuple((f.__kwdefaults__ or {}).values())
+        for obj in defaults:
+            found(obj, depth)
+
+    def found(obj: Any, depth: int) -> None:
+        if isinstance(obj, types.FunctionType):
+            visit_function(obj, depth + 1)
+        elif isinstance(obj, types.MethodType):
+            visit_function(obj.__func__, depth + 1)
+            roots.append(obj.__self__)
+        else:
+            roots.append(obj)
+
+    if isinstance(fn, functools.partial):
+        roots.extend(fn.args)
+        roots.extend(fn.keywords.values())
+        fn = fn.func
+    found(fn, -1)
+    _guard_containers(roots, guards)
+    return guards
+
+
+_LIBRARY = frozenset(
+    f'microgrid.{m}' for m in ('engine', 'nn', 'losses', 'optim', 'data', 'training', 'compile')
+)
+
+
+def _names_read(code: types.CodeType) -> set[str]:
+    """The global (and attribute) names a code object and the code nested in it use."""
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _names_read(c)
+    return names
+
+
+def _guard_containers(roots: list, guards: _Guards) -> None:
+    """Snapshot the lists, dicts and Modules reachable from roots (breadth first, within
+    GUARD_BUDGET elements): a parameter list that grows, or a Value replaced in a Module,
+    makes the guards fail."""
+    nn = sys.modules.get('microgrid.nn')  # no Module can exist before nn is imported
+    module_type = nn.Module if nn is not None else ()
+    budget = GUARD_BUDGET
+    seen: set[int] = set()
+    queue = collections.deque(roots)
+    while queue:
+        obj = queue.popleft()
+        t = type(obj)
+        if t is Value or id(obj) in seen:
+            continue
+        if t is list or t is tuple:
+            items: Any = obj
+        elif t is dict:
+            items = list(obj.values())
+        elif isinstance(obj, module_type):
+            obj = vars(obj)
+            items = list(obj.values())
+        else:
+            continue  # numbers, strings, arrays, other objects: their identity is guarded
+        seen.add(id(obj))
+        if len(items) > budget:
+            guards.complete = False
+            continue
+        budget -= len(items)
+        if type(obj) is list:
+            guards.seqs.append((obj, tuple(obj)))
+        elif type(obj) is dict:
+            guards.dicts.append((obj, tuple(items)))
+        queue.extend(x for x in items if type(x) is not Value and not isinstance(x, _ATOMS))
+
+
+_ATOMS = (int, float, str, bytes, bool, type(None))
 
 
 # -----------------------------------------------------------------------------
@@ -391,11 +565,18 @@ def _v_sigmoid(a):
 
 def _v_relu(a):
     on = a > 0
-    return np.where(on, a, 0.0), on  # the mask is the local derivative (True is 1.0)
+    out = np.where(on, a, 0.0)
+    nan = a != a
+    if nan.any():  # as PyTorch (and the engine): relu of NaN is NaN, with a NaN derivative
+        out[nan] = math.nan
+        d = on.astype(np.float64)
+        d[nan] = math.nan
+        return out, d
+    return out, on  # the mask is the local derivative (True is 1.0)
 
 
 def _v_abs(a):
-    return np.abs(a), (a > 0).astype(np.float64) - (a < 0)
+    return np.abs(a), np.sign(a)  # sign(NaN) is NaN, as the engine's derivative
 
 
 def _v_softplus(a):
@@ -416,8 +597,9 @@ def _v_pow(a, b):
         near = np.power(a, b - 1.0)
         finite = np.isfinite(a) & np.isfinite(b)
         bad = (a == 0) & (b < 0) | (a < 0) & ~whole | np.isinf(p) & finite
-        bad |= np.isinf(near) & finite & (a != 0) & (b != 0)  # the engine's b * a**(b-1) raises
         _raise_like_engine(engine._pow, bad, a, b)
+        # a finite power whose derivative overflows (1e-300 ** -1) gives the derivative
+        # +-inf, as PyTorch does (and as the engine does)
         da = np.where(
             b == 0,
             0.0,
@@ -429,7 +611,11 @@ def _v_pow(a, b):
 
 def _v_leaky_relu(a, slope):
     on = a > 0
-    return np.where(on, a, slope * a), np.where(on, 1.0, slope), np.where(on, 0.0, a)
+    da = np.where(on, 1.0, slope)
+    nan = a != a
+    if nan.any():  # NaN in, NaN out, with NaN derivatives (slope * NaN and a are NaN)
+        da = np.where(nan, math.nan, da)
+    return np.where(on, a, slope * a), da, np.where(on, 0.0, a)
 
 
 _UNARY_RULES: dict[str, Callable] = {
@@ -802,6 +988,7 @@ class _Program:
         self.groups: list = []
         self.back: list[int] = []  # the groups backward visits (those that reach a leaf)
         self.ops: list[str] = []  # the ops of the nodes, in the order they were made
+        self.guards = _Guards()  # what the trace assumed about fn's globals and cells
 
     @classmethod
     def trace(cls, fn: Callable, args: tuple, flat: _Flat, static_argnums: frozenset) -> _Program:
@@ -994,6 +1181,7 @@ def _check_forward(
         raise TraceMismatchError(
             f"compile(check=True): fn returned a {type(out).__name__} this time, not a Value"
         )
+    _check_parameters(program, recorded, out, placeholders, flat.values)
     ops = [op for _, op, _ in _needed(recorded, out)]
     if ops != program.ops:
         i = next((i for i, (a, b) in enumerate(zip(ops, program.ops)) if a != b), None)
@@ -1013,6 +1201,41 @@ def _check_forward(
         )
     if result._run is not None:  # (under no_grad() there is nothing to backward)
         result._check = (out, flat.values, program)
+
+
+def _check_parameters(
+    program: _Program, recorded: list, out: Value, placeholders: list, arg_values: list
+) -> None:
+    """check=True: the leaf Values fn reads now must be the ones the trace recorded (a
+    Value replaced where the guards do not look is otherwise replayed silently)."""
+    made = {id(r[0]) for r in recorded}
+    seen = {id(v) for v in placeholders} | {id(v) for v in arg_values}
+    now: list[Value] = []
+    for _, op, operands in _needed(recorded, out):
+        for v in _values_in(op, operands):
+            if id(v) not in seen and id(v) not in made:
+                seen.add(id(v))
+                now.append(v)
+    if id(out) not in made and id(out) not in seen:
+        now.append(out)
+    then = program.param_values
+    if len(now) == len(then) and all(map(operator.is_, now, then)):
+        return
+    i = next((i for i, (a, b) in enumerate(zip(now, then)) if a is not b), min(len(now), len(then)))
+    if i < len(now) and i < len(then):
+        what = (
+            f"parameter {i} of the trace is {engine.name_of(then[i])} (data {_fmt(then[i].data)}) "
+            f"but fn now reads {engine.name_of(now[i])} (data {_fmt(now[i].data)}) there"
+        )
+    else:
+        what = f"fn now reads {len(now)} parameter Values, the trace recorded {len(then)}"
+    raise TraceMismatchError(
+        "compile(check=True): a parameter that the trace recorded is no longer the one fn "
+        f"uses: {what}. A Value was replaced (or added) where the guards do not look (an "
+        "attribute of an object that is not a Module, a module's global, a container past "
+        "GUARD_BUDGET); the replay would use the old one. Call reset() on the compiled "
+        "function after such a change, or pass the Values as arguments."
+    )
 
 
 _CONTROL_FLOW = (
