@@ -9,11 +9,20 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
-from microgrid.compile import TraceMismatchError, compile
+from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after the engine's hooks
 from microgrid.draw import draw
-from microgrid.engine import Step, Value, detect_anomaly, dot, name_of, no_grad, sum
+from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain
 from microgrid.gradcheck import GradcheckError, gradcheck
+from microgrid.names import name_of
+from microgrid.steps import Step
+from microgrid.switches import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 __version__ = "0.1.0"
 
@@ -28,8 +37,8 @@ _SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'c
 
 __all__ = [
     'GradcheckError', 'Step', 'TraceMismatchError', 'Value', 'compile', 'detect_anomaly', 'dot',
-    'draw', 'explain', 'gradcheck',
-    'name_of', 'no_grad', 'sum',
+    'draw', 'enable_grad', 'explain', 'gradcheck', 'is_grad_enabled',
+    'name_of', 'no_grad', 'set_grad_enabled', 'sum',
     *_LAZY, *sorted(_SUBMODULES),
 ]  # fmt: skip
 

@@ -66,7 +66,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from microgrid import engine
+from microgrid import engine, names, switches, tracing
 from microgrid.engine import Value
 
 np: Any = None  # numpy, imported on first use (it is heavy for `import microgrid`)
@@ -137,7 +137,7 @@ class CompiledFunction:
                 "a compiled function takes its arguments by position only, "
                 f"got keyword(s) {', '.join(sorted(kwargs))}"
             )
-        if engine._mode & (engine._ANOMALY | engine._TRACE):
+        if switches.is_anomaly_enabled() or tracing.is_tracing():
             # eager: detect_anomaly finds each anomaly at its source, and an enclosing
             # compile's trace records the ops
             return self.fn(*args)
@@ -856,16 +856,8 @@ def _record(fn: Callable, call_args: list) -> tuple[list, Any]:
     def tracer(node: Value, operands: Any) -> None:
         recorded.append((node, node.op, _normalized(node.op, operands)))
 
-    mode = engine._mode
-    engine._tracers.append(tracer)
-    engine._set_mode(engine._TRACE, True)
-    engine._set_mode(engine._NO_GRAD, False)  # a first call under no_grad() still records
-    try:
+    with tracing.trace(tracer):  # this thread only; records even under no_grad()
         out = fn(*call_args)
-    finally:
-        engine._tracers.remove(tracer)
-        engine._set_mode(engine._TRACE, bool(engine._tracers))
-        engine._set_mode(engine._NO_GRAD, bool(mode & engine._NO_GRAD))
     return recorded, out
 
 
@@ -914,7 +906,7 @@ def _values_in(op: str, operands: Any) -> list:
 def _require_leaf(v: Value, what: str) -> None:
     if v._edges:
         raise ValueError(
-            f"compile: fn uses {what}, {engine.name_of(v)} (an '{v.op}' node made outside fn); "
+            f"compile: fn uses {what}, {names.name_of(v)} (an '{v.op}' node made outside fn); "
             "a replay could not pass gradients on through it. Make it inside fn, or pass "
             "a leaf Value (or its .data as a number)"
         )
@@ -925,7 +917,7 @@ def _check_rule(node: Value, op: str, operands: Any, only_known: bool = False) -
     Value.from_op (a custom op) cannot be replayed, even under a built-in name."""
     if operands is _CUSTOM or op not in _KNOWN:
         raise ValueError(
-            f"compile: fn uses the op {op!r} on {engine.name_of(node)}, made with "
+            f"compile: fn uses the op {op!r} on {names.name_of(node)}, made with "
             "Value.from_op: a custom op cannot be replayed. Run fn eagerly"
         )
     if only_known:
@@ -961,7 +953,7 @@ def _check_rule(node: Value, op: str, operands: Any, only_known: bool = False) -
     tol = 1e-12 * max(1.0, abs(out)) if op in ('sum', 'dot') else 0.0
     if not same or not (_same_float(out, node.data) or abs(out - node.data) <= tol):
         raise ValueError(
-            f"compile: {engine.name_of(node)} says op {op!r} but is not what {op!r} makes "
+            f"compile: {names.name_of(node)} says op {op!r} but is not what {op!r} makes "
             "of its operands (a Value.from_op under a built-in name?); it cannot be replayed"
         )
 
@@ -1092,7 +1084,7 @@ class _Program:
 
     def run(self, flat: _Flat) -> CompiledValue:
         v, saved = self.forward(flat.numbers(), flat.values)
-        if engine._mode & engine._NO_GRAD:  # as eager under no_grad(): a plain leaf
+        if not switches.is_grad_enabled():  # as eager under no_grad(): a plain leaf
             return CompiledValue(float(v[self.root]), self, None)
         return CompiledValue(float(v[self.root]), self, (saved, flat.values))
 
@@ -1245,7 +1237,7 @@ _CONTROL_FLOW = (
 
 
 def _fmt(x: float) -> str:
-    return engine._fmt(x)
+    return names._fmt(x)
 
 
 def _check_backward(result: CompiledValue, grad: float) -> None:
@@ -1265,6 +1257,6 @@ def _check_backward(result: CompiledValue, grad: float) -> None:
     for v, e, r in zip(leaves, eager, replay):
         if not _close(e, r, scale):
             raise TraceMismatchError(
-                f"compile(check=True): the gradient of {engine.name_of(v)} is {_fmt(r)} by the "
+                f"compile(check=True): the gradient of {names.name_of(v)} is {_fmt(r)} by the "
                 f"replay but {_fmt(e)} by eager backward. {_CONTROL_FLOW}"
             )

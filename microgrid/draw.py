@@ -41,7 +41,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from microgrid.engine import Step, Value, _fmt, name_of
+from microgrid.engine import Value
+from microgrid.names import _fmt, name_of
+from microgrid.steps import Step
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz

@@ -10,7 +10,8 @@ import itertools
 import math
 from collections.abc import Iterator
 
-from microgrid.engine import Value, _fmt, _topological_order, name_of
+from microgrid.engine import Value, _topological_order
+from microgrid.names import _fmt, name_of
 
 Path = list[tuple[Value, Value, float]]  # (node, parent, d node / d parent) per edge
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from microgrid.engine import Value, _fmt, _topological_order, name_of
+from microgrid.engine import Value, _topological_order
+from microgrid.names import _fmt, name_of
 
 
 class GradcheckError(RuntimeError):

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from microgrid.draw import HIGHLIGHT, _build, _check_root, _collect, _names_of
-from microgrid.engine import Value, _fmt, name_of
+from microgrid.engine import Value
+from microgrid.names import _fmt, name_of
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
 
