@@ -255,7 +255,8 @@ def _guards_for(fn: Any) -> _Guards:
         if id(f) in seen_fns or depth > _GUARD_DEPTH:
             return
         seen_fns.add(id(f))
-        if getattr(f, '__module__', None) in _LIBRARY or not hasattr(f, '__code__'):
+        module = getattr(f, '__module__', None) or ''
+        if module.startswith('microgrid.') or not hasattr(f, '__code__'):  # our own code
             return
         g = f.__globals__
         for name in sorted(_names_read(f.__code__)):
@@ -290,11 +291,6 @@ def _guards_for(fn: Any) -> _Guards:
     found(fn, -1)
     _guard_containers(roots, guards)
     return guards
-
-
-_LIBRARY = frozenset(
-    f'microgrid.{m}' for m in ('engine', 'nn', 'losses', 'optim', 'data', 'training', 'compile')
-)
 
 
 def _names_read(code: types.CodeType) -> set[str]:
@@ -1216,8 +1212,8 @@ def _check_parameters(
     i = next((i for i, (a, b) in enumerate(zip(now, then)) if a is not b), min(len(now), len(then)))
     if i < len(now) and i < len(then):
         what = (
-            f"parameter {i} of the trace is {engine.name_of(then[i])} (data {_fmt(then[i].data)}) "
-            f"but fn now reads {engine.name_of(now[i])} (data {_fmt(now[i].data)}) there"
+            f"parameter {i} of the trace is {names.name_of(then[i])} (data {_fmt(then[i].data)}) "
+            f"but fn now reads {names.name_of(now[i])} (data {_fmt(now[i].data)}) there"
         )
     else:
         what = f"fn now reads {len(now)} parameter Values, the trace recorded {len(then)}"
