@@ -604,3 +604,70 @@ def test_player_entry_points_check_argument_types_at_the_door(
     with pytest.raises(error, match=words):
         call(player, _small_graph(), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the CLI: linear in NAME=VALUE arguments, flat chains, errors that name the limit ----
+
+
+def _run_cli(argv, capsys):
+    from microgrid import cli
+
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_handles_50k_assignments_in_linear_time(capsys):
+    import time
+
+    n = 50_000
+    argv = ['grad', 'x0 * x1 + x49999'] + [f'x{i}={i % 7}' for i in range(n)]
+    start = time.process_time()  # CPU time of this process: other jobs do not inflate it
+    rc, out, err = _run_cli(argv, capsys)
+    spent = time.process_time() - start
+    assert rc == 0, err
+    assert 'x0 * x1 + x49999 = 5' in out  # 0 * 1 + (49999 % 7 = 5)
+    rows = [line.split() for line in out.splitlines()[3:]]
+    assert len(rows) == n
+    assert rows[0][:3] == ['x0', '0', '1'] and rows[1][:3] == ['x1', '1', '0']
+    assert rows[5][-4:] == ['(not', 'in', 'the', 'expression)']
+    # quadratic handling took ~10 s of CPU at this size; linear takes well under 1 s
+    assert spent < 5.0, spent
+
+
+def test_a_flat_chain_reaches_the_node_limit_not_the_depth_limit(capsys):
+    from microgrid.expr import MAX_DEPTH, MAX_NODES, ExprError, evaluate
+
+    for op, n, want in [('+', 1001, 1001.0), ('+', 5000, 5000.0), ('*', 3000, 1.0)]:
+        assert evaluate(op.join(['x'] * n), {'x': 1.0}).data == want
+    assert evaluate(' - '.join(['x'] * 2000), {'x': 1.0}).data == -1998.0
+    with pytest.raises(ExprError, match=f'more than {MAX_NODES} nodes \\(the limit MAX_NODES\\)'):
+        evaluate('+'.join(['x'] * 5001), {'x': 1.0})
+    with pytest.raises(ExprError, match=f'more than {MAX_DEPTH} levels \\(the limit MAX_DEPTH'):
+        evaluate('-' * 1500 + 'x', {'x': 1.0})
+    with pytest.raises(ExprError, match="nested too deeply for Python's parser"):
+        evaluate('(' * 300 + 'x' + ')' * 300, {'x': 1.0})
+    rc, out, err = _run_cli(['grad', '+'.join(['x'] * 1001), 'x=2'], capsys)
+    assert rc == 0 and 'x     2      1001' in out
+
+
+def test_cli_gives_the_finite_power_and_never_the_raw_errno_tuple(capsys, monkeypatch):
+    rc, out, err = _run_cli(['grad', 'x**-1', 'x=1e-300'], capsys)
+    assert rc == 0, err
+    assert 'x**-1 = 1e+300' in out and '-inf' in out
+    # whatever raises a bare (errno, text) OverflowError, the CLI names it in words
+    from microgrid import cli
+
+    def overflow(*args, **kwargs):
+        raise OverflowError(34, 'Numerical result out of range')
+
+    monkeypatch.setattr(cli.Value, 'tanh', overflow)
+    rc, out, err = _run_cli(['grad', 'tanh(x)', 'x=1'], capsys)
+    assert rc == 2
+    assert "(34, 'Numerical result out of range')" not in err
+    assert 'math range error: the result is too large (Numerical result out of range)' in err
+    assert 'Traceback' not in err and '(in tanh(x))' in err
+    monkeypatch.setitem(cli._COMMANDS, 'grad', overflow)
+    rc, out, err = _run_cli(['grad', 'x', 'x=1'], capsys)
+    assert rc == 2 and 'Traceback' not in err
+    assert "(34, 'Numerical" not in err and 'math range error' in err
