@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import itertools
 import math
 import operator
 import sys
@@ -214,14 +215,22 @@ _MISSING = object()
 class _Guards:
     """What a trace assumed about fn's surroundings, checked in a few microseconds."""
 
-    __slots__ = ('names', 'cells', 'seqs', 'dicts', 'complete')
+    __slots__ = ('names', 'cells', 'views', 'lens', 'items', 'complete')
 
     def __init__(self) -> None:
         self.names: list[tuple[dict, str, Any]] = []  # (globals, name, object)
         self.cells: list[tuple[Any, Any]] = []  # (closure cell, object)
-        self.seqs: list[tuple[list, tuple]] = []  # (list, its items then)
-        self.dicts: list[tuple[dict, tuple]] = []  # (dict or a Module's vars, values then)
+        # The lists, and the values() views of the dicts and Modules' vars: live, so
+        # their lengths and their items in a row can be compared with what they were.
+        self.views: list[Any] = []
+        self.lens: list[int] = []
+        self.items: list[Any] = []
         self.complete = True  # False when the budget ran out (see GUARD_BUDGET)
+
+    def add_view(self, view: Any) -> None:
+        self.views.append(view)
+        self.lens.append(len(view))
+        self.items.extend(view)
 
     def hold(self) -> bool:
         """Whether everything the trace read is still what it was."""
@@ -234,14 +243,17 @@ class _Guards:
                     return False
             except ValueError:  # the cell was emptied (del)
                 return False
-        is_ = operator.is_
-        for seq, snap in self.seqs:
-            if len(seq) != len(snap) or not all(map(is_, seq, snap)):
-                return False
-        for d, snap in self.dicts:
-            if len(d) != len(snap) or not all(map(is_, d.values(), snap)):
-                return False
-        return True
+        views = self.views
+        if not views:
+            return True
+        # In C: list equality tests identity first, and Values compare by identity; an
+        # item replaced by an equal number needs no new trace either.
+        try:
+            return list(map(len, views)) == self.lens and (
+                list(itertools.chain.from_iterable(views)) == self.items
+            )
+        except Exception:  # an item whose == raises (a numpy array): call it changed
+            return False
 
 
 def _guards_for(fn: Any) -> _Guards:
@@ -331,9 +343,9 @@ def _guard_containers(roots: list, guards: _Guards) -> None:
             continue
         budget -= len(items)
         if type(obj) is list:
-            guards.seqs.append((obj, tuple(obj)))
+            guards.add_view(obj)
         elif type(obj) is dict:
-            guards.dicts.append((obj, tuple(items)))
+            guards.add_view(obj.values())
         queue.extend(x for x in items if type(x) is not Value and not isinstance(x, _ATOMS))
 
 
