@@ -7,7 +7,6 @@ from __future__ import annotations
 import linecache
 import math
 import os
-import re
 import sys
 from typing import Any
 
@@ -15,7 +14,6 @@ from microgrid.engine import Value
 from microgrid.names import name_of
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_CELL_FILE = re.compile(r'ipykernel_\d+[/\\]\d+\.py$')  # where Jupyter keeps a cell's code
 
 
 def check_forward(node: Value, operands: Any) -> None:
@@ -59,7 +57,7 @@ def user_site() -> str:
     if frame is None:
         return 'an unknown place'
     filename, line = frame.f_code.co_filename, frame.f_lineno
-    if _CELL_FILE.search(filename):
+    if 'ipykernel_' in filename:  # Jupyter keeps a cell's code in a temporary file
         code = linecache.getline(filename, line).strip()
         return f"line {line} of the cell: {code}" if code else f"line {line} of the cell"
     return f"{filename}:{line}"

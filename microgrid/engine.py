@@ -14,8 +14,8 @@ one node from many inputs; 4. the topological order that backward() walks.
 Machinery lives in modules named for their jobs, which import this one (never the
 reverse): switches.py (no_grad, detect_anomaly: per thread), anomaly.py, tracing.py
 (for compile), names.py (display names, numbers), steps.py (backward step by step).
-They reach in by two hooks, ``_on_create`` and ``_on_backward``, called only while
-``_hooks`` (threads with a switch on) is not 0. Only the standard library is used.
+They reach in by two hooks, called only while ``_hooks`` (threads with a switch on)
+is not 0. Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -201,21 +201,21 @@ _new_value = object.__new__
 def _node(data: float, op: str, edges: tuple, operands: Any = ()) -> Value:
     """Make an op's result node quickly (no type checks: the rules give floats)."""
     v = _new_value(Value)
-    v.data, v.grad, v.label, v.op, v._edges, v._meta = data, 0.0, '', op, edges, None
+    v.data = data; v.grad = 0.0; v.label = ''; v.op = op; v._edges = edges; v._meta = None
     if _hooks: _on_create(v, operands)
     return v
 
 def _unary(x: Value, op: str, rule) -> Value:  # one operand, one edge
-    out, d = rule(x.data); return _node(out, op, (x, d), (x,))
+    out, d = rule(x.data); return _node(out, op, (x, d), _hooks and (x,))
 
 def _binary(x, y, op: str, rule):
     """Apply a two-operand rule; either side may be a plain number (a constant)."""
     a = x.data if type(x) is Value else _number(x)
     b = y.data if type(y) is Value else _number(y)
     if a is None or b is None: return NotImplemented
-    out, da, db = rule(a, b)
-    if type(x) is not Value: return _node(out, op, (y, db), (x, y))
-    return _node(out, op, (x, da, y, db) if type(y) is Value else (x, da), (x, y))
+    (out, da, db), operands = rule(a, b), _hooks and (x, y)  # operands: only for the hooks
+    if type(x) is not Value: return _node(out, op, (y, db), operands)
+    return _node(out, op, (x, da, y, db) if type(y) is Value else (x, da), operands)
 
 def _noted(node, role: str, constant):
     """Keep the constant of a pow (x ** 2, 2 ** x): no edge records it."""
@@ -242,7 +242,7 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     wd = [w.data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
     xd = [x.data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
     edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
-    return _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, (ws, xs))
+    return _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, _hooks and (ws, xs))
 
 def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int):
     """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Speed: slices
@@ -263,9 +263,9 @@ def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_const
     return tuple(edges)
 
 # -- numbers in, numbers out ------------------------------------------------------------
-def _number(x: Any) -> float | None:
-    """A plain real number as a float, or None if x is not one."""
-    if type(x) is float or isinstance(x, (int, float)): return float(x)
+def _number(x: Any) -> float | None:  # a plain real number as a float, or None if x is not one
+    if type(x) is float: return x
+    if isinstance(x, (int, float)): return float(x)
     if isinstance(x, (str, bytes, Value)) or (isinstance(x, Complex) and not isinstance(x, Real)): return None
     try: return float(x) if hasattr(type(x), '__float__') else None
     except (TypeError, ValueError): return None

@@ -1,0 +1,132 @@
+"""``Stepper(root)``: backward() one chain-rule step at a time, live in the notebook.
+
+The graph is laid out once (by the backprop player's scene, so both look the same) and
+every step only changes texts and colours. The step shown is the trait ``position``
+(0 is the seed step, which sets the root's gradient to 1), so the buttons, the slider,
+the keys and Python (``step()``, ``back()``, ``goto(k)``) all move the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import traitlets
+
+from microgrid.draw import HIGHLIGHT, LEAF_FILL, _names_of
+from microgrid.engine import Value
+from microgrid.live._base import HERE, LiveWidget, prefix
+from microgrid.names import name_of
+from microgrid.player import DONE_FILL, PARTIAL_FILL, UNKNOWN, _check_common, _Scene
+
+__all__ = ['Stepper']
+
+
+class Stepper(LiveWidget):
+    """Step through ``root.backward_steps()`` on one fixed drawing of the graph.
+
+    ``names=locals()`` labels nodes with your variable names. ``position`` (a trait) is
+    the step shown, from 0 (the seed) to ``len(s) - 1``; ``caption`` is its chain-rule
+    line. The grads of the graph are left as they were.
+    """
+
+    _esm = HERE / 'stepper.js'
+
+    svg = traitlets.Unicode('').tag(sync=True)
+    frames: traitlets.List[list] = traitlets.List().tag(sync=True)
+    scene = traitlets.Dict().tag(sync=True)
+    position = traitlets.Int(0).tag(sync=True)
+    playing = traitlets.Bool(False).tag(sync=True)
+    interval = traitlets.Int(900).tag(sync=True)
+    caption = traitlets.Unicode('').tag(sync=True)
+
+    def __init__(
+        self,
+        root: Value,
+        names: Mapping[str, Any] | None = None,
+        *,
+        rankdir: str = 'LR',
+        show_local_grads: bool = True,
+        interval: int = 900,
+        max_nodes: int = 500,
+    ) -> None:
+        _check_common(names, show_local_grads)
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
+        scene = _Scene(root, names, rankdir, show_local_grads, max_nodes, prefix())
+        scene.reset()
+        named = _names_of(names)
+        self.names = [named.get(v) or name_of(v) for v in scene.order]
+        self._order = scene.order
+        data = scene.data()
+        super().__init__(
+            svg=scene.svg_text(standalone=False),
+            frames=data.pop('frames'),
+            scene={**data, 'leafFill': LEAF_FILL, 'partialFill': PARTIAL_FILL,
+                   'doneFill': DONE_FILL, 'unknown': UNKNOWN, 'highlight': HIGHLIGHT},
+            interval=interval,
+        )  # fmt: skip
+        self.caption = self.frames[0][4]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @traitlets.validate('position')
+    def _clamp(self, proposal: Any) -> int:
+        return max(0, min(len(self.frames) - 1, int(proposal['value'])))
+
+    @traitlets.observe('position')
+    def _moved(self, change: Any) -> None:
+        self.caption = self.frames[change['new']][4]
+
+    def step(self) -> int:
+        """Show the next step (stays on the last); returns the position."""
+        self.position += 1
+        return self.position
+
+    def back(self) -> int:
+        """Show the previous step (stays on the first); returns the position."""
+        self.position -= 1
+        return self.position
+
+    def goto(self, k: int) -> int:
+        """Show step k (negative counts from the end, as in a list); returns the position."""
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"goto needs an int step, got {type(k).__name__}")
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"step {k} is out of range: there are {len(self)} steps")
+        self.position = k % len(self)
+        return self.position
+
+    def reset(self) -> None:
+        """Back to the seed step, and stop playing."""
+        self.playing = False
+        self.position = 0
+
+    def play(self) -> None:
+        """Step forward every ``interval`` ms in the browser, until the end or pause()."""
+        if self.position >= len(self) - 1:
+            self.position = 0
+        self.playing = True
+
+    def pause(self) -> None:
+        """Stop playing."""
+        self.playing = False
+
+    @property
+    def highlight(self) -> list[str]:
+        """What the current step colours: ``v<i>`` node, ``e<i>_<k>`` edge, ``o<i>`` op ..."""
+        return list(self.frames[self.position][3])
+
+    @property
+    def current(self) -> str:
+        """The name of the node whose grad the current step changes."""
+        return self.names[self.frames[self.position][0]]
+
+    @property
+    def grads(self) -> dict[str, str]:
+        """{node name: grad text} as shown now ('grad ?' where no gradient has arrived)."""
+        shown = [UNKNOWN] * len(self.names)
+        for f in self.frames[: self.position + 1]:
+            shown[f[0]] = f[1]
+        return dict(zip(self.names, shown))
