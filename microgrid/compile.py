@@ -341,7 +341,7 @@ def _guard_containers(roots: list, guards: _Guards) -> None:
         if len(items) > budget:
             guards.complete = False
             continue
-        budget -= len(items)
+        budget -= len(items) + 1  # the container itself costs a length check
         if type(obj) is list:
             guards.add_view(obj)
         elif type(obj) is dict:

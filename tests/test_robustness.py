@@ -671,3 +671,28 @@ def test_cli_gives_the_finite_power_and_never_the_raw_errno_tuple(capsys, monkey
     rc, out, err = _run_cli(['grad', 'x', 'x=1'], capsys)
     assert rc == 2 and 'Traceback' not in err
     assert "(34, 'Numerical" not in err and 'math range error' in err
+
+
+def test_an_mlp_fed_one_nan_input_reports_a_nan_loss_eager_and_compiled():
+    # before issue 13: relu turned the NaN into 0, so the loss looked finite (0.0 or 1.0)
+    # while backward had already made most of the parameters' grads NaN
+    import microgrid
+    from microgrid import nn
+
+    model = nn.MLP(2, [8, 8, 1], seed=0)
+    X = [[0.5, -1.0], [NAN, 0.3], [1.0, 2.0]]
+
+    def loss_fn(xs):
+        return losses.hinge([model(x) for x in xs], [1, -1, 1])
+
+    eager = loss_fn(X)
+    eager.backward()
+    assert math.isnan(eager.data)
+    assert any(math.isnan(p.grad) for p in model.parameters())
+    model.zero_grad()
+    f = microgrid.compile(loss_fn)
+    f([[0.5, -1.0], [0.1, 0.3], [1.0, 2.0]])  # traced on finite data
+    r = f(X)
+    r.backward()
+    assert math.isnan(r.data)
+    assert any(math.isnan(p.grad) for p in model.parameters())
