@@ -696,3 +696,18 @@ def test_an_mlp_fed_one_nan_input_reports_a_nan_loss_eager_and_compiled():
     r.backward()
     assert math.isnan(r.data)
     assert any(math.isnan(p.grad) for p in model.parameters())
+
+
+def test_save_and_load_share_the_parameter_limit(tmp_path, monkeypatch):
+    from microgrid import nn
+
+    model = nn.MLP(3, [4, 1], seed=0)  # 21 parameters
+    nn.save(model, tmp_path / 'ok.json')
+    monkeypatch.setattr(nn, 'LOAD_MAX_PARAMETERS', 20)
+    with pytest.raises(ValueError, match=r'save: the model has 21 parameters, more than load'):
+        nn.save(model, tmp_path / 'big.json')
+    assert not (tmp_path / 'big.json').exists()
+    with pytest.raises(ValueError, match=r'has more than 20 parameters \(LOAD_MAX_PARAMETERS\)'):
+        nn.load(tmp_path / 'ok.json')
+    monkeypatch.setattr(nn, 'LOAD_MAX_PARAMETERS', 21)
+    assert nn.load(tmp_path / 'ok.json').state_dict() == model.state_dict()
