@@ -22,6 +22,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.run-installed
 	$(BIN)/python -m microgrid demo
+	@echo "The microgrid command is in $(BIN): run $(BIN)/microgrid --help, or activate the venv first (. $(BIN)/activate) and run microgrid --help."
 
 test: lint typecheck pytest
 

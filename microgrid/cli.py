@@ -14,14 +14,9 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from microgrid.engine import Value
-from microgrid.expr import (
-    ExprError,
-    Expression,
-    _error_text,
-    format_number,
-    parse,
-    parse_assignments,
-)
+from microgrid.expr import ExprError, Expression, _error_text, parse, parse_assignments
+from microgrid.labels import fmt as format_number  # the one number format of every instrument
+from microgrid.labels import step_text
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -50,6 +45,32 @@ def classic_neuron() -> Value:
 
 # The classic neuron as a command, for the help text and the hint.
 CLASSIC = "microgrid grad 'tanh(x1*w1 + x2*w2 + b)' x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
+DEFAULT_DRAWING = 'graph.svg'
+GRAD_DIGITS = 10  # grad is a calculator: more digits than the teaching instruments' 6
+
+# The examples each --help prints; tests/test_cli.py runs every one as written.
+EXAMPLES = {
+    'top': [
+        CLASSIC,
+        "microgrid step 'x*y + x' x=2 y=3",
+        "microgrid draw 'tanh(x1*w1 + x2*w2 + b)' x1=2 x2=0 w1=-3 w2=1 b=0.88 -o neuron.svg",
+        'microgrid demo',
+    ],
+    'grad': [CLASSIC, "microgrid grad -- '-x*y' x=2 y=3"],
+    'step': [CLASSIC.replace(' grad ', ' step ')],
+    'draw': [
+        "microgrid draw 'x*y + x' x=2 y=3",
+        "microgrid draw 'tanh(x1*w1 + x2*w2 + b)' x1=2 x2=0 w1=-3 w2=1 b=0.88"
+        ' -o neuron.png --local-grads',
+    ],
+    'demo': ['microgrid demo', 'microgrid demo --out pictures --steps 5 --seed 1'],
+}
+
+
+def _examples(command: str) -> str:
+    lines = EXAMPLES[command]
+    head = 'Example:' if len(lines) == 1 else 'Examples:'
+    return head + '\n' + ''.join(f"  {line}\n" for line in lines)
 
 
 # -----------------------------------------------------------------------------
@@ -110,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog='microgrid',
         description='microgrid: scalar autodiff for learning backpropagation.',
-        epilog=f"Try: {CLASSIC}",
+        epilog='Examples:\n' + ''.join(f"  {line}\n" for line in EXAMPLES['top']),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument('--version', action='version', version=f"microgrid {__version__}")
@@ -122,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         description='Train MLP(2, [16, 16, 1]) on two moons (hinge loss, SGD), then write '
         'a neuron graph (SVG), its backprop player (HTML), the training animation (GIF) '
         'and the loss curve (PNG).',
+        epilog=_examples('demo'),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument('--out', default='microgrid-demo', metavar='DIR', help='output folder')
     demo.add_argument(
@@ -134,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=help,
             description=f"{help[0].upper()}{help[1:]}.{more}\n\n{EXPRESSION_HELP}",
-            epilog=f"Example: {CLASSIC.replace(' grad ', f' {name} ')}",
+            epilog=_examples(name),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.add_argument('expr', metavar='EXPR', help='the expression')
@@ -144,8 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     expression_command('grad', 'evaluate EXPR, run backward and print every gradient')
-    draw = expression_command('draw', 'draw the graph of EXPR to an .svg, .png or .dot file')
-    draw.add_argument('-o', '--output', required=True, metavar='FILE', help='.svg, .png or .dot')
+    draw = expression_command(
+        'draw',
+        'draw the graph of EXPR to an .svg, .png or .dot file',
+        f'\nWithout -o it writes {DEFAULT_DRAWING} in the current folder.',
+    )
+    draw.add_argument(
+        '-o',
+        '--output',
+        default=DEFAULT_DRAWING,
+        metavar='FILE',
+        help=f'.svg, .png or .dot (default: {DEFAULT_DRAWING})',
+    )
     draw.add_argument(
         '--local-grads', action='store_true', help='write local derivatives on the edges'
     )
@@ -228,7 +261,8 @@ def _classic(args: argparse.Namespace) -> int:
         seen.append(node)
     print("o = tanh(x1*w1 + x2*w2 + b), after o.backward():")
     for v in dict.fromkeys(seen):
-        print(f"  {v.label or v.op:>8}  data = {v.data: .4f}   grad = {v.grad: .4f}")
+        data, grad = format_number(v.data), format_number(v.grad)
+        print(f"  {v.label or v.op:>8}  data = {data:>8}   grad = {grad:>8}")
     print()
     print("Commands: demo, grad, draw, step (microgrid COMMAND --help). For example:")
     print(f"  {CLASSIC}")
@@ -263,12 +297,13 @@ class _Evaluated:
             node.label = f"v{k}"
             self.forward.append((node, _describe(op, operands)))
 
-    def table(self) -> list[str]:
+    def table(self, digits: int = 6) -> list[str]:
         """Each variable's value and gradient, aligned."""
         rows = [('name', 'value', 'grad')]
         for name, leaf in self.leaves.items():
             note = '  (not in the expression)' if name in self.unused else ''
-            rows.append((name, format_number(leaf.data), format_number(leaf.grad) + note))
+            value, grad = format_number(leaf.data, digits), format_number(leaf.grad, digits)
+            rows.append((name, value, grad + note))
         return _align(rows)
 
 
@@ -298,10 +333,10 @@ def _grad(args: argparse.Namespace) -> int:
     """grad: the value, then each variable's value and gradient."""
     e = _Evaluated(args.expr, args.values)
     e.root.backward()
-    print(f"{e.expression.source} = {format_number(e.root.data)}")
+    print(f"{e.expression.source} = {format_number(e.root.data, GRAD_DIGITS)}")
     if e.leaves:
         print()
-        print('\n'.join(e.table()))
+        print('\n'.join(e.table(GRAD_DIGITS)))
     else:
         print('(no variables, so no gradients)')
     return 0
@@ -336,7 +371,7 @@ def _step(args: argparse.Namespace) -> int:
         shown = list(e.leaves.values())
     width = len(str(total))
     for i, step in enumerate(e.root.backward_steps(), 1):
-        print(f"  [{i:>{width}}/{total}] {step}")
+        print(f"  [{i:>{width}}/{total}] {step_text(step)}")
         if interactive:
             grads = ' '.join(f"{v.label}={format_number(v.grad)}" for v in shown)
             print(f"  {'':>{2 * width + 3}}grads so far: {grads}")
@@ -409,7 +444,10 @@ def _draw(args: argparse.Namespace) -> int:
     except (RendererNotFoundError, RuntimeError, TimeoutError) as err:
         raise CLIError(str(err)) from None
     _write(path, data)
-    print(f"wrote {path}")
+    print(
+        f"wrote {path}"
+        + ('  (choose another file with -o FILE)' if path == DEFAULT_DRAWING else '')
+    )
     return 0
 
 

@@ -5,10 +5,12 @@ micrograd's demo setup: MLP(2, [16, 16, 1]) with relu on 100 two-moons points (n
 whose learning rate falls linearly from 1.0 to 0.1 (lr = 1.0 - 0.9 * k / steps). Then
 it writes, into one folder:
 
-- ``neuron.svg``: the graph of one neuron of the trained network on one input, after
+- ``neuron.svg``: the chain rule's teaching example (``chain_rule_example``): a hidden
+  tanh neuron feeding an output tanh neuron, with a squared-error loss above them, after
   backward, with the local derivative on every edge;
-- ``neuron_backprop.html``: the backprop player for that neuron, one chain-rule step
-  per frame;
+- ``neuron_backprop.html``: the backprop player for it, one chain-rule step per frame:
+  every step multiplies a local derivative by an upstream gradient, and neither is a
+  trivial 1.0 all the way down;
 - ``training.gif``: the decision boundary and the loss while training;
 - ``loss.png``: the loss and accuracy curves.
 """
@@ -28,6 +30,7 @@ __all__ = [
     'DEFAULT_OUT',
     'DemoResult',
     'classic_schedule',
+    'chain_rule_example',
     'classic_setup',
     'pick_neuron',
     'run_demo',
@@ -40,7 +43,7 @@ L2 = 1e-4
 LR_START, LR_END = 1.0, 0.1
 FRAMES = 20  # training.gif shows about this many epochs
 FILES = {
-    'neuron.svg': 'the graph of one neuron, local derivatives on the edges',
+    'neuron.svg': 'a hidden neuron feeding an output neuron and a loss, local derivatives shown',
     'neuron_backprop.html': 'its backward pass, step by step (open in a browser)',
     'training.gif': 'the decision boundary while training',
     'loss.png': 'the loss and accuracy curves',
@@ -72,6 +75,31 @@ def classic_schedule(optimizer: Any, steps: int) -> Any:
     from microgrid.optim import LinearLR
 
     return LinearLR(optimizer, 1.0, LR_END / LR_START, total_iters=steps)
+
+
+def chain_rule_example() -> Value:
+    """L = (o - y)**2 where o = tanh(h*v + c) and h = tanh(x1*w1 + x2*w2 + b), target y = 1:
+    the loss of an output neuron fed by one hidden neuron, nodes labelled as in the lecture.
+
+    Small enough to read, and below the loss every backward step multiplies a local
+    derivative by an upstream gradient that is not 1 (dL/do = 2(o - y), do/dm = 1 - o**2).
+    """
+
+    def named(v: Value, label: str) -> Value:
+        v.label = label
+        return v
+
+    x1, x2 = Value(2.0, 'x1'), Value(0.5, 'x2')
+    w1, w2, b = Value(-0.6, 'w1'), Value(0.8, 'w2'), Value(0.4, 'b')
+    v, c = Value(1.5, 'v'), Value(0.3, 'c')
+    x1w1 = named(x1 * w1, 'x1*w1')
+    x2w2 = named(x2 * w2, 'x2*w2')
+    s = named(x1w1 + x2w2, 'x1*w1 + x2*w2')
+    h = named(named(s + b, 'n').tanh(), 'h')
+    m = named(named(h * v, 'h*v') + c, 'm')
+    o = named(m.tanh(), 'o')
+    y = Value(1.0, 'y')  # the target
+    return named(named(o - y, 'o - y') ** 2, 'L')
 
 
 def pick_neuron(model: Any, X: list[list[float]]) -> tuple[Value, dict[str, Value]]:
@@ -149,13 +177,11 @@ def run_demo(
     loss, accuracy = history['loss'][-1], history['accuracy'][-1]
     echo(f"final loss {loss:.4f}, accuracy {accuracy:.0%}")
 
-    o, names = pick_neuron(model, X)
-    for v in names.values():  # the weights still hold the last training step's grads
-        v.grad = 0.0
-    o.backward()
-    svg = draw(o, names=names, show_local_grads=True).pipe(format='svg')
+    L = chain_rule_example()
+    L.backward()
+    svg = draw(L, show_local_grads=True).pipe(format='svg')
     files['neuron.svg'].write_bytes(svg)
-    backprop_player(o, files['neuron_backprop.html'], names=names, show_local_grads=True)
+    backprop_player(L, files['neuron_backprop.html'], show_local_grads=True)
     plot_history(history, files['loss.png'])
 
     width = max(len(str(p)) for p in files.values())

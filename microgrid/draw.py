@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from microgrid.engine import Value
-from microgrid.names import _fmt, name_of
+from microgrid.labels import fmt as _fmt
+from microgrid.names import name_of
 from microgrid.steps import Step
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +56,7 @@ __all__ = [
     'draw',
     'find_renderer',
     'render_source',
+    'short_parameter_names',
     'to_svg',
     'value_svg',
 ]
@@ -244,12 +246,40 @@ def _collect(root: Value, max_nodes: int) -> list[Value]:
     return order
 
 
+def short_parameter_names(model: Any) -> dict[Value, str]:
+    """{parameter: short name} from a Module's named_parameters(), for drawing.
+
+    ``layers.0.neurons.3.w.1`` becomes ``L0.n3.w1`` and ``layers.1.neurons.0.b`` becomes
+    ``L1.n0.b``: a list index joins the name before it, ``layers`` reads ``L`` and
+    ``neurons`` reads ``n``. If two short names would clash, the full names are used.
+    """
+    full = list(model.named_parameters())
+    out: dict[Value, str] = {}
+    for name, value in full:
+        parts: list[str] = []
+        for seg in name.split('.'):
+            if seg.isdigit() and parts:
+                parts[-1] += seg
+            else:
+                parts.append({'layers': 'L', 'neurons': 'n'}.get(seg, seg))
+        out[value] = '.'.join(parts)
+    if len(set(out.values())) < len(out):
+        return {value: name for name, value in full}
+    return out
+
+
 def _names_of(names: Any) -> dict[Value, str]:
-    """{Value: name} from a mapping such as locals(); the first name of a Value wins."""
+    """{Value: name} from a mapping such as locals() (the first name of a Value wins) or
+    from a Module (its parameters, in short_parameter_names' form)."""
     if names is None:
         return {}
+    if not isinstance(names, Mapping) and callable(getattr(names, 'named_parameters', None)):
+        return short_parameter_names(names)
     if not isinstance(names, Mapping):
-        raise TypeError(f"names must be a mapping such as locals(), got {type(names).__name__}")
+        raise TypeError(
+            "names must be a mapping such as locals() or a Module such as an MLP, "
+            f"got {type(names).__name__}"
+        )
     out: dict[Value, str] = {}
     for key, value in names.items():
         if isinstance(value, Value) and isinstance(key, str) and not key.startswith('_'):
@@ -330,7 +360,21 @@ def _graph_class() -> Any:
     import graphviz
 
     class Drawing(graphviz.Digraph):
-        """A graphviz.Digraph that renders with ``dot`` or ``graphviz-pure`` (see find_renderer)."""
+        """A graphviz.Digraph that renders with ``dot`` or ``graphviz-pure`` (see find_renderer).
+
+        In Jupyter it shows as the picture; in a plain REPL its repr says what it holds
+        and how to save it. ``render()`` removes the DOT source it writes on the way
+        (``cleanup=True``), so only the picture is left.
+        """
+
+        mg_summary = ''
+
+        def __repr__(self) -> str:
+            what = self.mg_summary or 'a computation graph'
+            return (
+                f"<microgrid drawing: {what}. Save it with .render(outfile='graph.svg') "
+                "(or .png); .pipe(format='svg') gives the SVG bytes; Jupyter shows it inline>"
+            )
 
         def pipe(
             self,
@@ -359,7 +403,7 @@ def _graph_class() -> Any:
             filename: str | os.PathLike | None = None,
             directory: str | os.PathLike | None = None,
             view: bool = False,
-            cleanup: bool = False,
+            cleanup: bool = True,
             format: str | None = None,  # noqa: A002
             renderer: str | None = None,
             formatter: str | None = None,
@@ -372,7 +416,8 @@ def _graph_class() -> Any:
             raise_if_result_exists: bool = False,
             overwrite_source: bool = False,
         ) -> str:
-            """Save the DOT source and render it to a file, like graphviz's render()."""
+            """Render to a file like graphviz's render(); the DOT source written on the way
+            is removed unless ``cleanup=False``."""
             if outfile is not None:
                 out_path = Path(outfile)
                 if format is None:
@@ -476,12 +521,17 @@ def _build(
             if k in edges_hot:
                 attrs.update(hot)
             g.edge(f'v{index[parent]}', f'o{i}', **attrs)
+    ops = sum(1 for v in order if v.parents)
+    g.mg_summary = (
+        f"the graph of {named.get(root) or name_of(root)}, {len(order)} values "
+        f"({len(order) - ops} leaves) and {ops} ops"
+    )
     return g, order
 
 
 def draw(
     root: Value,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = False,
     highlight: Any = None,
@@ -489,12 +539,13 @@ def draw(
 ) -> graphviz.Digraph:
     """The graph of ``root`` as a ``graphviz.Digraph``: records name | data | grad, op ovals.
 
-    ``names=locals()`` labels nodes with your variable names; ``show_local_grads`` writes
+    ``names=locals()`` labels nodes with your variable names, ``names=model`` names a
+    Module's parameters (``L0.n3.w1``: layer 0, neuron 3, weight 1); ``show_local_grads`` writes
     each edge's local derivative on it; ``highlight`` colours a Value, a Step (its edge),
     a path of Values such as ``(parent, child)``, a path from ``explain.paths`` (a list of
     ``(node, parent, local)``), or a list of these. More than ``max_nodes``
-    Values raise GraphTooLargeError. Render with ``.pipe(format='svg')``, ``.render()``
-    or by displaying it in Jupyter.
+    Values raise GraphTooLargeError. Render with ``.pipe(format='svg')``,
+    ``.render(outfile='graph.svg')`` or by displaying it in Jupyter.
     """
     g, _ = _build(
         root, names=names, rankdir=rankdir, show_local_grads=show_local_grads,

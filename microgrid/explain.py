@@ -11,7 +11,8 @@ import math
 from collections.abc import Iterator
 
 from microgrid.engine import Value, _topological_order
-from microgrid.names import _fmt, name_of
+from microgrid.labels import display_name
+from microgrid.labels import fmt as _fmt
 
 Path = list[tuple[Value, Value, float]]  # (node, parent, d node / d parent) per edge
 
@@ -22,13 +23,13 @@ def explain(x: Value, root: Value, max_paths: int = 20) -> str:
         raise TypeError('explain(x, root) takes two Values')
     if max_paths < 1:
         raise ValueError(f'max_paths must be at least 1, got {max_paths}')
-    r, v = name_of(root), name_of(x)
+    r, v = display_name(root), display_name(x)
     head = f'd{r}/d{v}'
     if x is root:
         return f'{head} = 1.0  (the seed: {r} with respect to itself)'
     count, total = _count_and_total(x, root)
     if count.get(root, 0) == 0:
-        return f'{head} = 0  ({v} is not used in computing {r})'
+        return f'{head} = 0.0  ({v} is not used in computing {r})'
     n_paths = count[root]
     shown = list(itertools.islice(paths(x, root), max_paths))
     if n_paths == 1:
@@ -46,10 +47,12 @@ def explain(x: Value, root: Value, max_paths: int = 20) -> str:
         else:
             terms = _terms(values)
         lines.append(f'{head} = {terms} = {_fmt(total[root])}')
-    if not math.isclose(x.grad, total[root], rel_tol=1e-9, abs_tol=1e-12):
+    if x.grad and not math.isclose(x.grad, total[root], rel_tol=1e-9, abs_tol=1e-12):
+        # Only when a backward() has run and the grad differs: it has accumulated.
         lines.append(
-            f'  (note: {v}.grad is {_fmt(x.grad)} now; it equals this after one '
-            f'{r}.backward(), and leaves accumulate across calls)'
+            f'  (note: {v}.grad holds {_fmt(x.grad)}, not {_fmt(total[root])}; one backward() '
+            f'from zeroed grads gives {_fmt(total[root])}, and a leaf adds up the gradients of '
+            'every backward() until it is zeroed)'
         )
     return '\n'.join(lines)
 
@@ -109,7 +112,7 @@ def _terms(values: list[float]) -> str:
 
 
 def _product(path: Path) -> str:
-    names = ' * '.join(f'd{name_of(n)}/d{name_of(p)}' for n, p, _ in path)
+    names = ' * '.join(f'd{display_name(n)}/d{display_name(p)}' for n, p, _ in path)
     numbers = ''.join(f'({_fmt(g)})' for _, _, g in path)
     return f'{names} = {numbers} = {_fmt(_path_value(path))}'
 

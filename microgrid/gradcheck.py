@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from microgrid.engine import Value, _topological_order
-from microgrid.names import _fmt, name_of
+from microgrid.labels import fmt as _fmt
+from microgrid.names import name_of
 
 
 class GradcheckError(RuntimeError):

@@ -23,6 +23,7 @@ def name_of(v: Value) -> str:
 
 
 def _fmt(x: float) -> str:
-    """A number as a learner wants to read it: short, but exact when it is short."""
-    r = repr(x)
-    return r if len(r) <= 10 else f"{x:.6g}"
+    """A number as every instrument prints it: microgrid.labels.fmt (kept for old imports)."""
+    from microgrid.labels import fmt  # labels imports this module: import it when used
+
+    return fmt(x)

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from numbers import Real
 from typing import Any
 
-from microgrid.data import _rng  # a private random.Random, never the global one
+from microgrid.data import _rng  # a private random.Random for an int seed
 from microgrid.engine import Value, dot
 
 ACTIVATIONS = ('relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear')
@@ -157,7 +157,28 @@ def _check_choice(value: Any, choices: tuple, what: str) -> str:
     return value
 
 
-def _initial_weights(nin: int, fan_out: int, init: str, rng: random.Random) -> list[float]:
+def _model_rng(seed: Any) -> Any:
+    """Where starting weights come from: seed=None draws from the global ``random`` module
+    (so ``random.seed(n)`` reproduces a model, as in micrograd); an int, str or
+    random.Random gives a private generator that leaves the global one alone."""
+    return random if seed is None or seed is random else _rng(seed)
+
+
+def _activation_from(activation: str, nonlin: Any, who: str) -> str:
+    """The activation, or micrograd's ``nonlin`` keyword mapped to it (True: relu)."""
+    if nonlin is None:
+        return _check_choice(activation, ACTIVATIONS, 'activation')
+    if not isinstance(nonlin, bool):
+        raise TypeError(f"{who} nonlin must be True or False, got {nonlin!r:.40}")
+    if activation != 'relu':
+        raise TypeError(
+            f"{who}: give either activation= or micrograd's nonlin=, not both "
+            f"(nonlin=True is activation='relu', nonlin=False is activation='linear')"
+        )
+    return 'relu' if nonlin else 'linear'
+
+
+def _initial_weights(nin: int, fan_out: int, init: str, rng: Any) -> list[float]:
     """nin starting weights: He (normal, std sqrt(2/fan_in)), Xavier (uniform) or U(-1, 1)."""
     if init == 'he':
         std = math.sqrt(2.0 / nin)
@@ -181,7 +202,9 @@ class Neuron(Module):
 
     ``init`` picks the starting weights: 'he' (normal with std sqrt(2/nin)), 'xavier'
     (uniform in +-sqrt(6/(nin + fan_out))) or 'uniform' (U(-1, 1)); biases start at 0.
-    ``seed`` is an int or a random.Random to draw from (never the global generator).
+    ``seed``: None draws from the global ``random`` module (``random.seed(n)`` makes it
+    reproducible), an int or a random.Random gives a private generator.
+    ``nonlin`` is micrograd's keyword: True means activation='relu', False 'linear'.
     """
 
     def __init__(
@@ -191,11 +214,14 @@ class Neuron(Module):
         init: str = 'he',
         fan_out: int = 1,
         seed: Any = None,
+        *,
+        nonlin: bool | None = None,
     ) -> None:
         self.nin = _check_size(nin, 'Neuron nin')
-        self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
+        self.activation = _activation_from(activation, nonlin, 'Neuron')
+        activation = self.activation
         _check_choice(init, INITS, 'init')
-        rng = _rng(seed)
+        rng = _model_rng(seed)
         fan_out = _check_size(fan_out, 'fan_out')
         self.w = [Value(wi) for wi in _initial_weights(nin, fan_out, init, rng)]
         self.b = Value(0.0)
@@ -218,7 +244,10 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """nout neurons reading the same nin inputs; calling it always returns a list of Values."""
+    """nout neurons reading the same nin inputs; calling it always returns a list of Values.
+
+    ``nonlin`` is micrograd's keyword: True means activation='relu', False 'linear'.
+    """
 
     def __init__(
         self,
@@ -227,11 +256,14 @@ class Layer(Module):
         activation: str = 'relu',
         init: str = 'he',
         seed: Any = None,
+        *,
+        nonlin: bool | None = None,
     ) -> None:
         self.nin = _check_size(nin, 'Layer nin')
         self.nout = _check_size(nout, 'Layer nout')
-        self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
-        rng = _rng(seed)
+        self.activation = _activation_from(activation, nonlin, 'Layer')
+        activation = self.activation
+        rng = _model_rng(seed)
         self.neurons = [Neuron(nin, activation, init, nout, rng) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Any]) -> list[Value]:
@@ -245,11 +277,14 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """A multi-layer perceptron: hidden layers use ``activation``, the last layer is linear.
+    """A multi-layer perceptron: hidden layers use ``activation``, the last layer
+    ``output_activation`` (linear by default).
 
-    ``MLP(2, [16, 16, 1])`` maps 2 inputs through two hidden layers of 16 to one output.
-    Calling it returns a Value when the last layer has one output, else a list of Values.
-    ``seed`` makes the initial weights reproducible (a private random.Random).
+    ``MLP(2, [16, 16, 1])`` maps 2 inputs through two hidden layers of 16 to one output;
+    ``MLP(3, [4, 4, 1], activation='tanh', output_activation='tanh', init='uniform')`` is
+    the lecture's all-tanh network. Calling it returns a Value when the last layer has
+    one output, else a list of Values. ``seed``: None draws from the global ``random``
+    module (``random.seed(n)`` reproduces the model), an int gives a private generator.
     """
 
     def __init__(
@@ -259,6 +294,7 @@ class MLP(Module):
         activation: str = 'relu',
         init: str = 'he',
         seed: Any = None,
+        output_activation: str = 'linear',
     ) -> None:
         self.nin = _check_size(nin, 'MLP nin')
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
@@ -266,11 +302,12 @@ class MLP(Module):
         self.nouts = [_check_size(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
         self.activation = _check_choice(activation, ACTIVATIONS, 'activation')
         self.init = _check_choice(init, INITS, 'init')
-        rng = _rng(seed)
+        self.output_activation = _check_choice(output_activation, ACTIVATIONS, 'output_activation')
+        rng = _model_rng(seed)
         sizes = [self.nin, *self.nouts]
         last = len(self.nouts) - 1
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], 'linear' if i == last else activation, init, rng)
+            Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation, init, rng)
             for i in range(len(self.nouts))
         ]
 
@@ -282,8 +319,45 @@ class MLP(Module):
             out = [n._forward(out) for n in layer.neurons]
         return out[0] if len(out) == 1 else out
 
+    def dead_units(self, X: Sequence[Sequence[Any]]) -> list[list[int]]:
+        """For each layer, the indices of its relu units that output 0 for every input in X.
+
+        Such a unit passes no gradient back, so neither it nor what feeds it can learn;
+        a layer whose units are all dead stops training altogether. Computed on plain
+        floats, without building a graph. Only relu units can be dead.
+        """
+        rows = [[_data_of(v) for v in _check_inputs(x, self.nin, 'dead_units')] for x in X]
+        dead: list[list[int]] = []
+        for layer in self.layers:
+            weights = [([w.data for w in n.w], n.b.data) for n in layer.neurons]
+            alive = [False] * layer.nout
+            outs = []
+            for row in rows:
+                pre = [math.fsum(w * x for w, x in zip(ws, row)) + b for ws, b in weights]
+                for j, s in enumerate(pre):
+                    if s > 0:
+                        alive[j] = True
+                outs.append(pre)
+            if layer.activation == 'relu':
+                dead.append([j for j in range(layer.nout) if not alive[j]])
+                rows = [[max(s, 0.0) for s in pre] for pre in outs]
+            else:
+                dead.append([])
+                act = _ACTIVATION_FN[layer.activation]
+                rows = [[s if act is None else act(Value(s)).data for s in pre] for pre in outs]
+        return dead
+
     def __repr__(self) -> str:
-        return f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r})"
+        out = (
+            f", output_activation={self.output_activation!r}"
+            if self.output_activation != 'linear'
+            else ''
+        )
+        return f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r}{out})"
+
+
+def _data_of(x: Any) -> float:
+    return x.data if isinstance(x, Value) else float(x)
 
 
 def _parameter_count(nin: int, nouts: Sequence[int], stop: int | None = None) -> int:

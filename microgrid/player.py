@@ -15,9 +15,9 @@ zeroes them (leaves too, so the frames show this backward pass alone, as after
 ``zero_grad()``), runs ``backward_steps()``, and then puts every ``.grad`` back.
 
 Frames on disk: ``backprop_frames(root, folder, format='svg' or 'png')`` and
-``backprop_gif(root, path)``. PNG and GIF frames are drawn from the SVG with Pillow (a
-small painter for the shapes Graphviz writes), so they need neither a browser nor
-Graphviz's PNG support, and look like the SVG frames.
+``backprop_gif(root, path)``. PNG and GIF frames are drawn from the SVG with Pillow
+(``microgrid.raster``, a small painter for the shapes Graphviz writes), so they need
+neither a browser nor Graphviz's PNG support, and look like the SVG frames.
 
 Colours: a node whose gradient is not reached yet says ``grad ?``; yellow means some of
 its gradient has arrived, green that all of it has (every edge leaving it has been
@@ -26,21 +26,22 @@ through the chain rule); the current edge and the node it updates are red.
 
 from __future__ import annotations
 
-import functools
 import html
 import json
-import math
 import os
 import re
 import secrets
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from microgrid.draw import _RANKDIRS, HIGHLIGHT, _build, _check_root, _collect, _names_of
 from microgrid.engine import Value
-from microgrid.names import _fmt, name_of
+from microgrid.labels import display_name
+from microgrid.labels import fmt as _fmt
+from microgrid.names import name_of
+from microgrid.raster import rasterize as _rasterize
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
 
@@ -66,8 +67,8 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
     index = {v: i for i, v in enumerate(order)}
     named = _names_of(names)
 
-    def show(v: Value) -> str:
-        return named.get(v) or name_of(v)
+    def show(v: Value) -> str:  # wrapped when composite: (x1*w1 + x2*w2)
+        return display_name(v, named)
 
     remaining = dict.fromkeys(order, 0)  # contributions each Value still waits for
     for v in order:
@@ -82,7 +83,7 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
         for step in root.backward_steps():
             n = show(step.node)
             if step.parent is None:
-                caption = f"{n}.grad = {_fmt(step.upstream)}  (the seed: d{n}/d{n} = 1)"
+                caption = f"{n}.grad = {_fmt(step.upstream)}  (the seed: d{n}/d{n} = 1.0)"
                 i = index[step.node]
                 frames.append(_Frame(i, f'grad {_fmt(step.upstream)}', 'done', [f'v{i}'], caption))
                 continue
@@ -120,6 +121,7 @@ class _Scene:
         show_local_grads: bool,
         max_nodes: int,
         prefix: str,
+        caption_in_svg: bool = True,
     ) -> None:
         _check_root(root, 'the backprop player')
         self.prefix = prefix
@@ -132,8 +134,10 @@ class _Scene:
         caption = max((f.caption for f in self.frames), key=len)
         g, order = _build(
             root, names=names, rankdir=rankdir, show_local_grads=show_local_grads,
-            max_nodes=max_nodes, id_prefix=prefix, grad_text=widest, caption=caption,
+            max_nodes=max_nodes, id_prefix=prefix, grad_text=widest,
+            caption=caption if caption_in_svg else None,
         )  # fmt: skip
+        self.summary = f"{len(self.order)} nodes, {len(self.frames)} steps"
         assert order == self.order
         svg = g.pipe(format='svg', encoding='utf-8')
         ET.register_namespace('', SVG_NS)
@@ -143,7 +147,9 @@ class _Scene:
         self.box = [self._first(f'v{i}', ('polygon', 'path', 'ellipse')) for i in range(len(order))]
         self.box_fill = [b.get('fill') for b in self.box]
         graph = self.by_id[f'{prefix}graph']
-        self.caption = next(el for el in graph if _local(el.tag) == 'text')
+        # The frames on disk carry the caption in the picture; the HTML player shows it
+        # once, in large type under the picture, and has none in the SVG.
+        self.caption = next((el for el in graph if _local(el.tag) == 'text'), None)
         self._saved: list[tuple[ET.Element, dict[str, str | None]]] = []
         self.reset()
 
@@ -162,7 +168,8 @@ class _Scene:
         for text, box, fill in zip(self.grad_text, self.box, self.box_fill):
             text.text = UNKNOWN
             box.set('fill', fill or 'none')
-        self.caption.text = ''
+        if self.caption is not None:
+            self.caption.text = ''
 
     def _cool(self) -> None:
         for el, attrs in self._saved:
@@ -206,7 +213,8 @@ class _Scene:
         self.box[f.target].set('fill', PARTIAL_FILL if f.state == 'partial' else DONE_FILL)
         for key in f.hot:
             self._heat(key)
-        self.caption.text = f.caption
+        if self.caption is not None:
+            self.caption.text = f.caption
 
     def svg_text(self, standalone: bool = True) -> str:
         """The SVG as it is now: a file (with namespace) or inline in HTML (without URL)."""
@@ -242,11 +250,20 @@ _STYLE = """
   border:1px solid #ddd;border-radius:6px;padding:8px;background:#fff;color:#222}
 .mg-player:focus{border-color:#999}
 .mg-player .mg-svg{overflow:auto}
-.mg-player .mg-svg svg{max-width:100%;height:auto}
+.mg-player .mg-svg svg{height:auto}
 .mg-player .mg-controls{display:flex;gap:6px;align-items:center;margin:6px 0}
 .mg-player button{font-size:14px;padding:3px 10px;cursor:pointer}
 .mg-player input[type=range]{flex:1}
-.mg-player .mg-caption{font-family:monospace;font-size:14px;white-space:pre-wrap}
+.mg-player .mg-title{font-size:18px;font-weight:bold;margin:0 0 4px}
+.mg-player .mg-legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:13px;margin:4px 0}
+.mg-player .mg-legend span{display:inline-flex;align-items:center;gap:5px}
+.mg-player .mg-legend i{display:inline-block;width:14px;height:14px;border:1px solid #333;
+  border-radius:2px}
+.mg-player .mg-legend i.mg-hot{border:2.5px solid HOT_COLOUR;background:#fff}
+.mg-player .mg-count{font-size:14px;min-width:8em;text-align:right}
+.mg-player .mg-caption{font-family:Consolas,Menlo,monospace;font-size:20px;font-weight:bold;
+  white-space:pre-wrap;margin:8px 0 2px;min-height:1.4em}
+.mg-player .mg-help{font-size:12px;color:#666}
 """
 
 _SCRIPT = r"""
@@ -314,11 +331,19 @@ _SCRIPT = r"""
       box[f[0]].setAttribute('fill', D.fills[f[2]]);
     }
     frames[k][3].forEach(heat);
+    reveal(el('v' + frames[k][0]));
     if (caption) caption.textContent = frames[k][4];
     captionDiv.textContent = frames[k][4];
     slider.value = String(k);
     counter.textContent = 'step ' + (k + 1) + ' / ' + frames.length;
     root.setAttribute('data-frame', String(k));
+  }
+  var view = root.querySelector('.mg-svg');
+  function reveal(node) {  // a wide graph scrolls: keep the node this step updates in view
+    var b = node.getBoundingClientRect(), c = view.getBoundingClientRect();
+    if (b.left < c.left || b.right > c.right) {
+      view.scrollLeft += (b.left + b.right) / 2 - (c.left + c.right) / 2;
+    }
   }
   function stop() {
     if (timer !== null) { clearInterval(timer); timer = null; }
@@ -343,6 +368,8 @@ _SCRIPT = r"""
     if (e.target === slider) return;
     if (e.key === 'ArrowRight' || e.key === 'ArrowDown') { step(1); e.preventDefault(); }
     else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') { step(-1); e.preventDefault(); }
+    else if (e.key === 'Home') { step(-frames.length); e.preventDefault(); }
+    else if (e.key === 'End') { step(frames.length); e.preventDefault(); }
     else if (e.key === ' ') { play(); e.preventDefault(); }
   });
   show(0);
@@ -356,7 +383,36 @@ def _json_for_script(data: Any) -> str:
     return text.replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
 
-def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
+def _fit_width(svg: str) -> str:
+    """Shrink a wide graph to the page, but not below 70% of its size (then it scrolls),
+    so that its text stays readable; a small graph keeps its own size."""
+    found = re.match(r'<svg width="([0-9.]+)pt"', svg)
+    if not found:
+        return svg
+    w = float(found.group(1))
+    style = f'width:min({w:g}pt, max(100%, {0.7 * w:.0f}pt))'
+    return svg.replace('<svg ', f'<svg style="{style}" ', 1)
+
+
+def _legend(show_local_grads: bool) -> str:
+    """What the colours and the numbers on the edges mean."""
+    from microgrid.draw import LEAF_FILL, NODE_FILL
+
+    items = [
+        f'<span><i style="background:{LEAF_FILL}"></i><i style="background:{NODE_FILL}"></i>'
+        'not reached yet, grad ? (blue: a leaf, an input or a parameter)</span>',
+        f'<span><i style="background:{PARTIAL_FILL}"></i>part of its gradient has arrived</span>',
+        f'<span><i style="background:{DONE_FILL}"></i>all of its gradient has arrived</span>',
+        '<span><i class="mg-hot"></i>this step: the edge used and the node it updates</span>',
+    ]
+    if show_local_grads:
+        items.append('<span><b>1.5</b> on an edge: the local derivative d(result)/d(input)</span>')
+    return '<div class="mg-legend">' + ''.join(items) + '</div>'
+
+
+def _fragment(
+    scene: _Scene, interval: int, standalone: bool, title: str, show_local_grads: bool
+) -> str:
     uid = scene.prefix + 'player'
     data_id = scene.prefix + 'data'
     n = len(scene.frames)
@@ -368,9 +424,11 @@ def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
     }
     scene.reset()
     return (
-        f'<style>{_STYLE}</style>\n'
+        f'<style>{_STYLE.replace("HOT_COLOUR", HIGHLIGHT)}</style>\n'
         f'<div class="mg-player" id="{html.escape(uid)}" tabindex="0">\n'
-        f'<div class="mg-svg">{scene.svg_text(standalone=False)}</div>\n'
+        f'<div class="mg-title">{html.escape(title)}</div>\n'
+        f'{_legend(show_local_grads)}\n'
+        f'<div class="mg-svg">{_fit_width(scene.svg_text(standalone=False))}</div>\n'
         '<div class="mg-controls">'
         '<button type="button" data-act="prev" title="previous step (left arrow)">'
         '&#9664; prev</button>'
@@ -380,6 +438,9 @@ def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
         f'<input type="range" min="0" max="{n - 1}" value="0" step="1" aria-label="step">'
         f'<span class="mg-count">step 1 / {n}</span></div>\n'
         '<div class="mg-caption"></div>\n'
+        '<div class="mg-help">Each step is the chain rule on one edge: parent.grad += '
+        'local derivative * the grad of the node above. Keys: arrows step, Home / End jump '
+        'to the first / last step, space plays.</div>\n'
         f'</div>\n<script type="application/json" id="{html.escape(data_id)}">'
         f'{_json_for_script(scene.data())}</script>\n'
         f'<script>{script}</script>\n'
@@ -387,17 +448,34 @@ def _fragment(scene: _Scene, interval: int, standalone: bool) -> str:
 
 
 class PlayerHTML(str):
-    """The player's HTML page (a str); in Jupyter it displays as the player itself."""
+    """The player's HTML page (a str); in Jupyter it displays as the player itself.
+
+    In a plain REPL its repr says what it holds and how to view it; ``save(path)``
+    writes the page, to open in a browser.
+    """
 
     fragment: str
+    summary: str = ''
 
     def _repr_html_(self) -> str:
         return self.fragment
 
+    def __repr__(self) -> str:
+        return (
+            f"<microgrid backprop player: {self.summary or 'a page'}, {len(self)} characters "
+            "of HTML. Save it with .save('player.html') and open that in a browser; "
+            "Jupyter shows it inline>"
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the page to ``path`` (UTF-8) and return the path."""
+        target = Path(path)
+        target.write_text(self, encoding='utf-8')
+        return target
+
 
 def _check_common(names: Any, show_local_grads: Any) -> None:
-    if names is not None and not isinstance(names, Mapping):
-        raise TypeError(f"names must be a mapping such as locals(), got {type(names).__name__}")
+    _names_of(names)  # a mapping such as locals(), or a Module; anything else: TypeError
     if not isinstance(show_local_grads, bool):
         raise TypeError(f"show_local_grads must be a bool, got {show_local_grads!r}")
 
@@ -439,7 +517,7 @@ def backprop_player(
     root: Value,
     path: str | Path | None = None,
     *,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = True,
     interval: int = 900,
@@ -454,16 +532,18 @@ def backprop_player(
     """
     _check_door('the backprop player', root, names, rankdir, show_local_grads, max_nodes, path=path)
     _check_int(interval, 'interval', 1, unit=' (milliseconds)')
-    scene = _scene(root, names, rankdir, show_local_grads, max_nodes)
-    title = html.escape(f'backprop through {_names_of(names).get(root) or name_of(root)}')
+    scene = _scene(root, names, rankdir, show_local_grads, max_nodes, caption_in_svg=False)
+    root_name = _names_of(names).get(root) or name_of(root)
+    title = f'Backpropagation through {root_name}, one chain-rule step at a time'
     page = PlayerHTML(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<title>{title}</title>\n</head>\n<body>\n'
-        f'{_fragment(scene, interval, standalone=True)}</body>\n</html>\n'
+        f'<title>{html.escape(title)}</title>\n</head>\n<body>\n'
+        f'{_fragment(scene, interval, True, title, show_local_grads)}</body>\n</html>\n'
     )
-    page.fragment = _fragment(scene, interval, standalone=False)
+    page.fragment = _fragment(scene, interval, False, title, show_local_grads)
+    page.summary = f"backward through {root_name}, {scene.summary}"
     if path is not None:
-        Path(path).write_text(page, encoding='utf-8')
+        page.save(path)
     return page
 
 
@@ -480,9 +560,16 @@ def _frames(scene: _Scene) -> Iterator[_Scene]:
         yield scene
 
 
-def _scene(root: Value, names: Any, rankdir: str, show_local_grads: bool, max_nodes: int) -> _Scene:
+def _scene(
+    root: Value,
+    names: Any,
+    rankdir: str,
+    show_local_grads: bool,
+    max_nodes: int,
+    caption_in_svg: bool = True,
+) -> _Scene:
     _check_common(names, show_local_grads)
-    return _Scene(root, names, rankdir, show_local_grads, max_nodes, _prefix())
+    return _Scene(root, names, rankdir, show_local_grads, max_nodes, _prefix(), caption_in_svg)
 
 
 def backprop_frames(
@@ -490,7 +577,7 @@ def backprop_frames(
     folder: str | Path,
     format: str = 'svg',  # noqa: A002 - as in graphviz
     *,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = True,
     scale: float = 2.0,
@@ -531,7 +618,7 @@ def backprop_gif(
     duration: int = 900,
     last_duration: int | None = 2500,
     loop: int = 0,
-    names: Mapping[str, Any] | None = None,
+    names: Any = None,
     rankdir: str = 'LR',
     show_local_grads: bool = True,
     scale: float = 1.5,
@@ -570,228 +657,3 @@ def _check_scale(scale: Any) -> None:
         raise TypeError(f"scale must be a number in (0, 10], got {type(scale).__name__}")
     if not 0 < scale <= 10:
         raise ValueError(f"scale must be a number in (0, 10], got {scale!r}")
-
-
-# -----------------------------------------------------------------------------
-# A small painter for the SVG Graphviz writes: polygons, polylines, ellipses, cubic
-# Bezier paths and text, under the graph's transform. Drawn at twice the size and
-# scaled down, for smooth edges.
-# -----------------------------------------------------------------------------
-
-_NUMBER = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
-_PATH_TOKEN = re.compile(r'[MmLlCcZzHhVv]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
-_SUPER = 2
-
-
-def _length(value: str | None) -> float:
-    found = _NUMBER.search(value or '')
-    if not found:
-        raise ValueError(f"cannot read an SVG length from {value!r}")
-    number = float(found.group())
-    return number * (4 / 3) if (value or '').endswith('px') else number
-
-
-def _matrix(transform: str | None) -> tuple[float, float, float, float, float, float]:
-    """The affine map (a, b, c, d, e, f) of an SVG transform list."""
-    a, b, c, d, e, f = 1.0, 0.0, 0.0, 1.0, 0.0, 0.0
-    for name, args in re.findall(r'(\w+)\s*\(([^)]*)\)', transform or ''):
-        v = [float(x) for x in _NUMBER.findall(args)]
-        if name == 'translate':
-            m = (1.0, 0.0, 0.0, 1.0, v[0], v[1] if len(v) > 1 else 0.0)
-        elif name == 'scale':
-            m = (v[0], 0.0, 0.0, v[1] if len(v) > 1 else v[0], 0.0, 0.0)
-        elif name == 'rotate':
-            t = math.radians(v[0])
-            m = (math.cos(t), math.sin(t), -math.sin(t), math.cos(t), 0.0, 0.0)
-        elif name == 'matrix':
-            m = (v[0], v[1], v[2], v[3], v[4], v[5])
-        else:
-            continue
-        # current * m: the later transform applies to points first
-        a, b, c, d, e, f = (
-            a * m[0] + c * m[1], b * m[0] + d * m[1], a * m[2] + c * m[3], b * m[2] + d * m[3],
-            a * m[4] + c * m[5] + e, b * m[4] + d * m[5] + f,
-        )  # fmt: skip
-    return a, b, c, d, e, f
-
-
-def _points(text: str | None) -> list[tuple[float, float]]:
-    nums = [float(x) for x in _NUMBER.findall(text or '')]
-    return list(zip(nums[0::2], nums[1::2]))
-
-
-def _bezier(p0, p1, p2, p3, n: int = 12) -> list[tuple[float, float]]:
-    out = []
-    for i in range(1, n + 1):
-        t = i / n
-        u = 1 - t
-        out.append((
-            u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
-            u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
-        ))  # fmt: skip
-    return out
-
-
-def _path(d: str | None) -> list[list[tuple[float, float]]]:
-    """The polylines of an SVG path (absolute and relative M L H V C Z)."""
-    tokens = _PATH_TOKEN.findall(d or '')
-    lines: list[list[tuple[float, float]]] = []
-    cur = (0.0, 0.0)
-    cmd = 'M'
-    i = 0
-
-    def num() -> float:
-        nonlocal i
-        i += 1
-        return float(tokens[i - 1])
-
-    while i < len(tokens):
-        if tokens[i].isalpha():
-            cmd = tokens[i]
-            i += 1
-            if cmd in 'Zz':
-                if lines and lines[-1]:
-                    lines[-1].append(lines[-1][0])
-                continue
-        rel = cmd.islower()
-        ox, oy = cur if rel else (0.0, 0.0)
-        c = cmd.upper()
-        if c == 'M':
-            cur = (ox + num(), oy + num())
-            lines.append([cur])
-            cmd = 'l' if rel else 'L'
-        elif c == 'L':
-            cur = (ox + num(), oy + num())
-            lines[-1].append(cur) if lines else lines.append([cur])
-        elif c == 'H':
-            cur = ((ox if rel else 0.0) + num(), cur[1])
-            lines[-1].append(cur)
-        elif c == 'V':
-            cur = (cur[0], (oy if rel else 0.0) + num())
-            lines[-1].append(cur)
-        elif c == 'C':
-            p1 = (ox + num(), oy + num())
-            p2 = (ox + num(), oy + num())
-            p3 = (ox + num(), oy + num())
-            if not lines:
-                lines.append([cur])
-            lines[-1].extend(_bezier(cur, p1, p2, p3))
-            cur = p3
-        else:  # an unknown command: skip its number
-            i += 1
-    return lines
-
-
-@functools.lru_cache(maxsize=64)
-def _font(size: int) -> Any:
-    """A TrueType font at ``size`` pixels: Arial's metric twins first, then DejaVu Sans."""
-    from PIL import ImageFont
-
-    for name in ('LiberationSans-Regular.ttf', 'Arial.ttf', 'arial.ttf', 'Arimo-Regular.ttf',
-                 'DejaVuSans.ttf'):  # fmt: skip
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    try:
-        import matplotlib
-
-        return ImageFont.truetype(
-            str(Path(matplotlib.get_data_path(), 'fonts', 'ttf', 'DejaVuSans.ttf')), size
-        )
-    except (ImportError, OSError):
-        return ImageFont.load_default(size)
-
-
-def _colour(value: str | None) -> tuple[int, int, int] | None:
-    from PIL import ImageColor
-
-    if value is None or value in ('none', 'transparent', ''):
-        return None
-    try:
-        rgb = ImageColor.getrgb(value)
-    except ValueError:
-        return None
-    return rgb[0], rgb[1], rgb[2]
-
-
-def _stroke(pen: Any, pts: list[tuple[float, float]], colour: Any, width: int) -> None:
-    """A polyline without the notches Pillow leaves where short segments meet."""
-    kept = [pts[0]]
-    for b, c in zip(pts[1:], pts[2:]):
-        a = kept[-1]
-        cross = (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0])
-        if abs(cross) > 0.05 or a == b:  # not on the line from a to c: a real corner
-            if a != b:
-                kept.append(b)
-    if pts[-1] != kept[-1] or len(kept) == 1:
-        kept.append(pts[-1])
-    for p, q in zip(kept, kept[1:]):
-        pen.line([p, q], fill=colour, width=width)
-    if width > 2:
-        r = width / 2 - 0.5
-        for x, y in kept[1:-1]:
-            pen.ellipse([x - r, y - r, x + r, y + r], fill=colour)
-
-
-def _rasterize(svg: ET.Element, scale: float = 1.5) -> Any:
-    """A Pillow RGB image of a Graphviz SVG, ``scale`` pixels per point."""
-    from PIL import Image, ImageDraw
-
-    width, height = _length(svg.get('width')), _length(svg.get('height'))
-    view = [float(x) for x in _NUMBER.findall(svg.get('viewBox') or '')]
-    vx, vy, vw, vh = view if len(view) == 4 else (0.0, 0.0, width, height)
-    s = scale * _SUPER
-    size = (max(1, math.ceil(width * s)), max(1, math.ceil(height * s)))
-    image = Image.new('RGB', size, 'white')
-    pen = ImageDraw.Draw(image)
-    base = (s * width / vw, 0.0, 0.0, s * height / vh, -vx * s * width / vw, -vy * s * height / vh)
-
-    def compose(m, n):
-        return (
-            m[0] * n[0] + m[2] * n[1], m[1] * n[0] + m[3] * n[1],
-            m[0] * n[2] + m[2] * n[3], m[1] * n[2] + m[3] * n[3],
-            m[0] * n[4] + m[2] * n[5] + m[4], m[1] * n[4] + m[3] * n[5] + m[5],
-        )  # fmt: skip
-
-    def paint(el: ET.Element, m) -> None:
-        m = compose(m, _matrix(el.get('transform')))
-        tag = _local(el.tag)
-
-        def at(x: float, y: float) -> tuple[float, float]:
-            return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
-
-        zoom = math.sqrt(abs(m[0] * m[3] - m[1] * m[2]))
-        fill, stroke = _colour(el.get('fill', 'black')), _colour(el.get('stroke'))
-        line = max(1, round(float(el.get('stroke-width') or 1) * zoom))
-        if tag in ('polygon', 'polyline'):
-            pts = [at(x, y) for x, y in _points(el.get('points'))]
-            if len(pts) >= 2:
-                if tag == 'polygon' and fill is not None:
-                    pen.polygon(pts, fill=fill)
-                if stroke is not None:
-                    _stroke(pen, pts + [pts[0]] if tag == 'polygon' else pts, stroke, line)
-        elif tag == 'ellipse':
-            cx, cy = at(float(el.get('cx', 0)), float(el.get('cy', 0)))
-            rx, ry = float(el.get('rx', 0)) * zoom, float(el.get('ry', 0)) * zoom
-            pen.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=fill, outline=stroke, width=line)
-        elif tag == 'path':
-            for poly in _path(el.get('d')):
-                pts = [at(x, y) for x, y in poly]
-                if fill is not None and len(pts) >= 3:
-                    pen.polygon(pts, fill=fill)
-                if stroke is not None and len(pts) >= 2:
-                    _stroke(pen, pts, stroke, line)
-        elif tag == 'text' and el.text:
-            x, y = at(float(el.get('x', 0)), float(el.get('y', 0)))
-            anchor = {'middle': 'ms', 'end': 'rs'}.get(el.get('text-anchor', ''), 'ls')
-            font = _font(max(1, round(float(el.get('font-size', 14)) * zoom)))
-            pen.text((x, y), el.text, fill=fill or (0, 0, 0), font=font, anchor=anchor)
-        if tag in ('svg', 'g', 'a'):
-            for child in el:
-                paint(child, m)
-
-    paint(svg, base)
-    return image.resize(
-        (max(1, size[0] // _SUPER), max(1, size[1] // _SUPER)), Image.Resampling.LANCZOS
-    )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from microgrid.engine import Value, _to_float, _topological_order
-from microgrid.names import _fmt, name_of
+from microgrid.labels import step_text
 
 __all__ = ['Step', 'backward_steps']
 
@@ -45,14 +45,9 @@ class Step:
         return self.parent is None
 
     def __str__(self) -> str:
-        n = name_of(self.node)
-        if self.parent is None:
-            return f"{n}.grad = {_fmt(self.upstream)}  (seed: d{n}/d{n})"
-        p = name_of(self.parent)
-        return (
-            f"{p}.grad += d{n}/d{p} * {n}.grad = {_fmt(self.local_grad)} * {_fmt(self.upstream)}"
-            f" = {_fmt(self.contribution)}  ({p}.grad = {_fmt(self.parent_grad)})"
-        )
+        """``p.grad += dn/dp * n.grad = local * upstream = ...``; a composite label is
+        wrapped, as in ``(x1*w1).grad`` (see microgrid.labels)."""
+        return step_text(self)
 
     def __repr__(self) -> str:
         return f"<Step {self}>"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any
@@ -145,6 +146,31 @@ def _blow_up(what: str, epoch: int, batch: int, optimizer: Optimizer, history: d
     return err
 
 
+def _warn_if_dead(model: Any, X: list) -> bool:
+    """Warn (once: returns True) if every unit of some layer outputs 0 for every input.
+
+    fit() asks after epochs 0, 1, 3, 7, 15, ...: a network can start dead or die while
+    training (a learning rate too large), and the check, a forward pass on floats, stays
+    a small share of the work."""
+    per_layer = model.dead_units(X)
+    layers = [
+        f"layers[{i}] ({len(d)} relu units)"
+        for i, d in enumerate(per_layer)
+        if d and len(d) == model.layers[i].nout
+    ]
+    if not layers:
+        return False
+    warnings.warn(
+        f"fit: every unit of {' and '.join(layers)} outputs 0 for every training input, "
+        "so no gradient flows back through it: the layers below it cannot learn and the "
+        "loss is stuck (a dead relu network). Try activation='tanh', a smaller learning "
+        "rate, or another seed; model.dead_units(X) lists the dead units of each layer.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return True
+
+
 def fit(
     model: Any,
     X: Sequence,
@@ -225,6 +251,7 @@ def fit(
     if kind in _CLASSIFIERS:
         history['accuracy'] = []
 
+    warned_dead = not hasattr(model, 'dead_units')
     epoch_range: Any = range(epochs)
     bar = None
     if progress:
@@ -265,6 +292,8 @@ def fit(
             history['loss'].append(total / len(X))
             if kind in _CLASSIFIERS:
                 history['accuracy'].append(correct / len(X))
+            if not warned_dead and epoch & (epoch + 1) == 0:  # epochs 0, 1, 3, 7, 15, ...
+                warned_dead = _warn_if_dead(model, X)  # a fully dead relu layer: say so once
             if scheduler is not None:
                 scheduler.step()
             if bar is not None:

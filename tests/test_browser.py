@@ -150,3 +150,62 @@ def test_screenshot_is_not_blank(page, tmp_path):
         assert near_red > 50  # the highlighted edge is on screen
         white = sum(n for n, c in colours if min(c) > 245)
         assert white < 0.97 * rgb.width * rgb.height
+
+
+def test_title_legend_one_large_caption_counter_and_home_end(page):
+    pg, errors, _, path, L = page
+    title = pg.inner_text('.mg-player .mg-title')
+    assert title == 'Backpropagation through L, one chain-rule step at a time'
+    assert pg.title() == title
+    legend = pg.inner_text('.mg-player .mg-legend')
+    for words in ('not reached yet', 'part of its gradient', 'all of its gradient',
+                  'this step', 'local derivative'):  # fmt: skip
+        assert words in legend, words
+    # the legend's swatches are the colours the player paints
+    swatches = pg.eval_on_selector_all(
+        '.mg-legend i', 'els => els.map(e => getComputedStyle(e).backgroundColor)'
+    )
+    assert 'rgb(255, 243, 196)' in swatches and 'rgb(217, 242, 217)' in swatches  # partial, done
+    n = int(pg.get_attribute('.mg-player input[type=range]', 'max'))
+    pg.focus('.mg-player')
+    pg.keyboard.press('End')
+    assert pg.get_attribute('.mg-player', 'data-frame') == str(n)
+    assert pg.inner_text('.mg-count') == f'step {n + 1} / {n + 1}'
+    assert 'grad ?' not in grad_texts(pg).values()
+    pg.keyboard.press('Home')
+    assert pg.get_attribute('.mg-player', 'data-frame') == '0'
+    assert pg.inner_text('.mg-count') == f'step 1 / {n + 1}'
+    assert grad_texts(pg)['a'] == 'grad ?'
+    pg.keyboard.press('ArrowRight')
+    # the chain-rule line is shown once, in large type, and not again inside the picture
+    caption = pg.inner_text('.mg-caption')
+    assert caption.startswith(('a.grad +=', 'v')) and '+=' in caption
+    page_text = pg.inner_text('body')
+    assert page_text.count(caption) == 1
+    svg_texts = pg.eval_on_selector_all('.mg-svg svg text', 'ts => ts.map(t => t.textContent)')
+    assert not any('+=' in t for t in svg_texts)
+    size = pg.eval_on_selector('.mg-caption', 'e => parseFloat(getComputedStyle(e).fontSize)')
+    assert size >= 18
+    assert errors == []
+
+
+def test_composite_labels_read_clearly_in_the_caption(page, tmp_path):
+    """Runs last: it points the shared page at another player."""
+    pg, errors, *_ = page
+    x1, w1, x2, w2 = Value(2.0, 'x1'), Value(-3.0, 'w1'), Value(0.5, 'x2'), Value(1.0, 'w2')
+    x1w1 = x1 * w1
+    x1w1.label = 'x1*w1'
+    x2w2 = x2 * w2
+    x2w2.label = 'x2*w2'
+    s = x1w1 + x2w2
+    s.label = 'x1*w1 + x2*w2'
+    path = tmp_path / 'composite.html'
+    backprop_player(s, path)
+    pg.goto(path.as_uri())
+    pg.wait_for_selector('.mg-player[data-frame="0"]')
+    pg.keyboard.press('ArrowRight')
+    assert pg.inner_text('.mg-caption') == (
+        '(x1*w1).grad += d(x1*w1 + x2*w2)/d(x1*w1) * (x1*w1 + x2*w2).grad'
+        ' = 1.0 * 1.0 = 1.0, so (x1*w1).grad = 1.0'
+    )
+    assert errors == []

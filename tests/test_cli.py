@@ -94,14 +94,14 @@ def test_grad_matches_pytorch(capsys):
 def test_grad_without_variables(capsys):
     status, out, _ = run(capsys, 'grad', '2 ** 10 - 1')
     assert status == 0
-    assert out == '2 ** 10 - 1 = 1023\n(no variables, so no gradients)\n'
+    assert out == '2 ** 10 - 1 = 1023.0\n(no variables, so no gradients)\n'
 
 
 def test_grad_marks_a_variable_the_expression_does_not_use(capsys):
     status, out, _ = run(capsys, 'grad', 'x * 3', 'x=2', 'w=5')
     assert status == 0
     assert table(out) == {'x': (2.0, 3.0), 'w': (5.0, 0.0)}
-    assert 'w     5      0  (not in the expression)' in out
+    assert 'w     5.0    0.0  (not in the expression)' in out
 
 
 def test_grad_expression_starting_with_minus_after_double_dash(capsys):
@@ -138,7 +138,7 @@ def test_grad_expression_starting_with_minus_after_double_dash(capsys):
         (['grad'], 'the following arguments are required: EXPR'),
         (['grad', '-x*y', 'x=1', 'y=2'], "an expression that starts with '-' goes after '--'"),
         (['step', 'x +', 'x=1'], 'invalid expression'),
-        (['draw', 'x', 'x=1'], 'required: -o/--output'),
+        (['draw', 'x', 'x=1', '-o', 'graph.txt'], "cannot tell the format of 'graph.txt'"),
         (['demo', '--steps', '0'], "argument --steps: '0' must be at least 1"),
         (['demo', '--steps', 'many'], "argument --steps: 'many' is not a whole number"),
         (['demo', '--seed', '1.5'], "argument --seed: '1.5' is not a whole number"),
@@ -218,7 +218,7 @@ CLASSIC_STEPS = [
     'x2.grad += dv2/dx2 * v2.grad = 1.0 * 0.5 = 0.5  (x2.grad = 0.5)',
     'w2.grad += dv2/dw2 * v2.grad = 0.0 * 0.5 = 0.0  (w2.grad = 0.0)',
     'x1.grad += dv1/dx1 * v1.grad = -3.0 * 0.5 = -1.5  (x1.grad = -1.5)',
-    'w1.grad += dv1/dw1 * v1.grad = 2.0 * 0.5 = 1  (w1.grad = 1)',
+    'w1.grad += dv1/dw1 * v1.grad = 2.0 * 0.5 = 1.0  (w1.grad = 1.0)',  # not '1'
 ]
 
 
@@ -232,9 +232,9 @@ def test_step_not_a_terminal_prints_every_step(capsys, monkeypatch):
     monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
     status, out, err = run(capsys, 'step', *CLASSIC)
     assert status == 0 and err == ''
-    assert '  v1 = x1 * w1 = -6\n' in out
-    assert '  v4 = v3 + b = 0.881373587\n' in out
-    assert '  v5 = tanh(v4) = 0.7071067812\n' in out
+    assert '  v1 = x1 * w1 = -6.0\n' in out
+    assert '  v4 = v3 + b = 0.881374\n' in out
+    assert '  v5 = tanh(v4) = 0.707107\n' in out
     assert 'backward, 10 steps:' in out
     assert step_lines(out) == CLASSIC_STEPS
     assert table(out)['x1'] == (2.0, -1.5)
@@ -245,10 +245,10 @@ def test_step_names_avoid_the_variables_and_show_constants(capsys, monkeypatch):
     monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
     status, out, _ = run(capsys, 'step', '(v1 - 2) ** -1 * leaky_relu(v1, 0.5)', 'v1=3')
     assert status == 0
-    assert '  v2 = v1 - 2 = 1\n' in out
-    assert '  v3 = v2 ** (-1) = 1\n' in out
-    assert '  v4 = leaky_relu(v1, 0.5) = 3\n' in out
-    assert '  v5 = v3 * v4 = 3\n' in out
+    assert '  v2 = v1 - 2.0 = 1.0\n' in out
+    assert '  v3 = v2 ** (-1.0) = 1.0\n' in out
+    assert '  v4 = leaky_relu(v1, 0.5) = 3.0\n' in out
+    assert '  v5 = v3 * v4 = 3.0\n' in out
     # d/dv1 [(v1-2)^-1 * v1] = -(v1-2)^-2 * v1 + (v1-2)^-1 = -3 + 1
     assert table(out) == {'v1': (3.0, -2.0)}
 
@@ -291,8 +291,8 @@ def test_step_interactive_enter_shows_the_next_step_and_q_quits(capsys, terminal
     assert step_lines(out) == CLASSIC_STEPS[:3]
     assert out.count('(Enter: next step, q: quit)') == 3
     sofar = re.findall(r'grads so far: (.*)', out)
-    assert sofar[0] == 'v5=1 v4=0 v3=0 v2=0 v1=0 x1=0 x2=0 w1=0 w2=0 b=0'
-    assert sofar[2] == 'v5=1 v4=0.5 v3=0.5 v2=0 v1=0 x1=0 x2=0 w1=0 w2=0 b=0'
+    assert sofar[0] == 'v5=1.0 v4=0.0 v3=0.0 v2=0.0 v1=0.0 x1=0.0 x2=0.0 w1=0.0 w2=0.0 b=0.0'
+    assert sofar[2] == 'v5=1.0 v4=0.5 v3=0.5 v2=0.0 v1=0.0 x1=0.0 x2=0.0 w1=0.0 w2=0.0 b=0.0'
     assert 'stopped after 3 of 10 steps' in out
     assert 'name  value' not in out  # quit before the end: no final table
 
@@ -303,7 +303,7 @@ def test_step_interactive_to_the_end(capsys, terminal):
     assert status == 0
     assert step_lines(out) == CLASSIC_STEPS
     assert out.count('(Enter: next step, q: quit)') == 9  # none after the last step
-    assert re.findall(r'grads so far: (.*)', out)[-1].endswith('x1=-1.5 x2=0.5 w1=1 w2=0 b=0.5')
+    assert re.findall(r'grads so far: (.*)', out)[-1].endswith('x1=-1.5 x2=0.5 w1=1.0 w2=0.0 b=0.5')
     assert table(out)['w1'] == (-3.0, 1.0)
 
 
@@ -319,7 +319,7 @@ def test_step_interactive_shows_only_variables_for_big_graphs(capsys, terminal):
     terminal('q\n')
     status, out, _ = run(capsys, 'step', '+'.join(['x*y'] * 8), 'x=1', 'y=2')
     assert status == 0
-    assert re.findall(r'grads so far: (.*)', out) == ['x=0 y=0']
+    assert re.findall(r'grads so far: (.*)', out) == ['x=0.0 y=0.0']
 
 
 # -- draw ------------------------------------------------------------------------------
@@ -514,7 +514,7 @@ def test_process_step_on_a_terminal():
     status, out, err = on_terminal(['step', *CLASSIC], ['\n', '\n', 'q\n'])
     assert status == 0 and err == ''
     assert step_lines(out) == CLASSIC_STEPS[:3]
-    assert 'grads so far: v5=1 v4=0.5 v3=0.5 v2=0 v1=0' in out
+    assert 'grads so far: v5=1.0 v4=0.5 v3=0.5 v2=0.0 v1=0.0' in out
     assert 'stopped after 3 of 10 steps' in out
 
 
@@ -523,3 +523,61 @@ def test_process_ctrl_c_while_waiting_exits_quietly():
     assert err == '' and 'Traceback' not in out
     assert status == cli.EXIT_INTERRUPTED
     assert step_lines(out) == CLASSIC_STEPS[:1]
+
+
+# -- every example --help prints runs as written --------------------------------------
+
+
+def help_examples(capsys) -> list[str]:
+    """The commands listed under Example(s): in --help and in every subcommand's --help."""
+    found: list[str] = []
+    for argv in (['--help'], *([c, '--help'] for c in ('demo', 'grad', 'draw', 'step'))):
+        status, out, _ = run(capsys, *argv)
+        assert status == 0
+        block = out.split('Example', 1)[1].split('\n', 1)[1]  # the lines after 'Example(s):'
+        for line in block.splitlines():
+            if line.startswith('  microgrid '):
+                found.append(line.strip())
+    return list(dict.fromkeys(found))
+
+
+def test_every_help_example_runs_as_written(capsys, tmp_path, monkeypatch):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, 'stdin', io.StringIO(''))
+    examples = help_examples(capsys)
+    assert len(examples) >= 8 and cli.CLASSIC in examples
+    assert "microgrid draw 'x*y + x' x=2 y=3" in examples  # draw without -o
+    for example in examples:
+        argv = shlex.split(example)
+        assert argv[0] == 'microgrid'
+        status, out, err = run(capsys, *argv[1:])
+        assert status == 0 and 'error' not in err, (example, err[-300:])  # demo's bar is on stderr
+    # what the examples wrote, each a real file of its kind
+    assert (tmp_path / 'graph.svg').read_bytes().lstrip().startswith(b'<?xml')
+    assert (tmp_path / 'neuron.svg').read_bytes().lstrip().startswith(b'<?xml')
+    assert (tmp_path / 'neuron.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    assert (tmp_path / 'pictures' / 'neuron_backprop.html').exists()
+    assert (tmp_path / 'microgrid-demo' / 'training.gif').exists()
+
+
+def test_draw_without_output_writes_graph_svg_here(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, 'draw', 'x*y', 'x=2', 'y=3')
+    assert (status, err) == (0, '')
+    assert out == 'wrote graph.svg  (choose another file with -o FILE)\n'
+    texts = svg_texts(tmp_path / 'graph.svg')
+    assert {'x', 'y', 'data 6.0', 'grad 3.0', 'grad 2.0'} <= set(texts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['graph.svg']  # nothing stray
+
+
+def test_readme_and_make_demo_say_how_to_run_the_command():
+    makefile = (ROOT / 'Makefile').read_text()
+    recipe = makefile.split('\ndemo:', 1)[1].split('\n\n', 1)[0]
+    assert '$(BIN)/microgrid --help' in recipe and '$(BIN)/activate' in recipe
+    assert recipe.index('microgrid demo') < recipe.index('@echo')  # printed at the end
+    readme = (ROOT / 'README.md').read_text()
+    section = readme.split('## The command line', 1)[1].split('\n## ', 1)[0]
+    assert '.venv/bin/microgrid' in section and '. .venv/bin/activate' in section
+    assert 'without `-o` writes `graph.svg`' in section

@@ -15,7 +15,14 @@ import pytest
 
 from microgrid import losses
 from microgrid.cli import main
-from microgrid.demo import FILES, classic_schedule, classic_setup, pick_neuron, run_demo
+from microgrid.demo import (
+    FILES,
+    chain_rule_example,
+    classic_schedule,
+    classic_setup,
+    pick_neuron,
+    run_demo,
+)
 from microgrid.engine import Value, no_grad
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,22 +86,33 @@ def test_classic_schedule_is_micrograds_linear_decay():
     assert lrs == pytest.approx([1.0 - 0.9 * k / 10 for k in range(10)], rel=1e-12)
 
 
-def test_demo_svg_is_the_neuron_with_local_grads(demo_run):
+def test_demo_svg_is_the_chain_rule_example_with_local_grads(demo_run):
     folder = demo_run[3]
     root = ET.parse(folder / 'neuron.svg').getroot()  # it parses
     assert root.tag == f'{SVG}svg'
     texts = [t.text for t in root.iter(f'{SVG}text') if t.text]
-    for name in ('x1', 'x2', 'w1', 'w2', 'b', 'n', 'o', 'dot', 'relu'):
+    for name in ('x1', 'x2', 'w1', 'w2', 'b', 'n', 'h', 'v', 'c', 'm', 'o', 'y', 'L', 'tanh'):
         assert name in texts, name
-    # on the edges: d n/d w1 = x1 and d n/d x1 = w1, and so on; d n/d b = d o/d n = 1
+    assert 'x1*w1 + x2*w2' in texts  # a lecture-style composite label, shown as is
     data = {texts[i]: texts[i + 1].removeprefix('data ') for i in range(len(texts) - 1)}
-    edge_labels = [t for t in texts if not t.startswith(('data ', 'grad '))]
-    for leaf in ('x1', 'w1', 'x2', 'w2'):
-        assert data[leaf] in edge_labels, leaf  # the partner's local derivative is this data
-    assert edge_labels.count('1.0') >= 2
-    # after backward: do/dw1 = x1 (relu active)
     grads = {texts[i]: texts[i + 2].removeprefix('grad ') for i in range(len(texts) - 2)}
-    assert grads['w1'] == data['x1'] and grads['o'] == '1.0'
+    # closed form: dL/dw1 = 2(o - y) * (1 - o^2) * v * (1 - h^2) * x1
+    h = math.tanh(2.0 * -0.6 + 0.5 * 0.8 + 0.4)
+    o = math.tanh(h * 1.5 + 0.3)
+    dw1 = 2 * (o - 1.0) * (1 - o * o) * 1.5 * (1 - h * h) * 2.0
+    assert float(grads['w1']) == pytest.approx(dw1, rel=1e-5)
+    assert float(data['L']) == pytest.approx((o - 1.0) ** 2, rel=1e-5) and grads['L'] == '1.0'
+    edge_labels = [t for t in texts if not t.startswith(('data ', 'grad '))]
+    assert data['x1'] in edge_labels and data['v'] in edge_labels  # d(x1*w1)/dw1 = x1, ...
+
+
+def test_demo_player_steps_multiply_non_trivial_upstream_gradients():
+    L = chain_rule_example()
+    steps = list(L.backward_steps())
+    assert len(steps) == 18  # the seed and 17 edges
+    below_the_loss = steps[2:]
+    assert all(abs(s.upstream) not in (0.0, 1.0) for s in below_the_loss)
+    assert sum(s.local_grad not in (0.0, 1.0) for s in steps) >= 8
 
 
 def test_demo_html_has_the_player(demo_run):
@@ -103,12 +121,12 @@ def test_demo_html_has_the_player(demo_run):
     assert 'class="mg-player"' in page and '<svg' in page
     for act in ('prev', 'play', 'next'):
         assert f'data-act="{act}"' in page
-    # seed + 5 edges into the dot node (w1, x1, w2, x2, b) + 1 into relu
-    assert 'step 1 / 7' in page
-    # the chain rule for w1 of this neuron, with x1's value from the SVG
-    texts = [t.text for t in ET.parse(demo_run[3] / 'neuron.svg').getroot().iter(f'{SVG}text')]
-    x1 = texts[texts.index('x1') + 1].removeprefix('data ')
-    assert f'w1.grad += dn/dw1 * n.grad = {x1} * 1.0 = {x1}, so w1.grad = {x1}' in page
+    assert 'step 1 / 18' in page
+    # a step through the composite labels, wrapped so that it reads clearly
+    assert (
+        '(x1*w1).grad += d(x1*w1 + x2*w2)/d(x1*w1) * (x1*w1 + x2*w2).grad = 1.0 * -3.01815 '
+        '= -3.01815, so (x1*w1).grad = -3.01815'
+    ) in page
 
 
 def test_demo_gif_has_a_frame_per_epoch(demo_run):

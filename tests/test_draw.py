@@ -300,8 +300,10 @@ def test_digraph_pipe_render_and_jupyter_use_the_found_renderer(no_dot, tmp_path
     out = g.render(outfile=tmp_path / 'neuron.svg')
     assert Path(out) == tmp_path / 'neuron.svg'
     ET.parse(out)
-    assert (tmp_path / 'neuron.gv').read_text() == g.source
-    default = g.render(filename='graph', directory=tmp_path, format='svg', cleanup=True)
+    assert not (tmp_path / 'neuron.gv').exists()  # no stray source next to the picture
+    kept = g.render(outfile=tmp_path / 'kept.svg', cleanup=False)
+    assert (tmp_path / 'kept.gv').read_text() == g.source and Path(kept).exists()
+    default = g.render(filename='graph', directory=tmp_path, format='svg')
     assert Path(default) == tmp_path / 'graph.svg' and not (tmp_path / 'graph').exists()
     with pytest.raises(ValueError, match='format'):
         render_source('digraph {}', format='svg -o x')

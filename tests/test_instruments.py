@@ -138,7 +138,7 @@ def test_explain_one_path() -> None:
     assert explain(a, L) == 'dL/da = dL/dd * dd/de * de/da = (-2.0)(1.0)(-3.0) = 6.0'
     assert explain(f, L) == 'dL/df = dL/df = (4.0) = 4.0'
     assert explain(L, L).startswith('dL/dL = 1.0')
-    assert explain(Value(1.0, 'z'), L) == 'dL/dz = 0  (z is not used in computing L)'
+    assert explain(Value(1.0, 'z'), L) == 'dL/dz = 0.0  (z is not used in computing L)'
 
 
 def test_explain_reused_node() -> None:
@@ -184,7 +184,12 @@ def test_explain_notes_accumulated_leaf_grads() -> None:
     a, b, c, e, d, f, L = lesson_graph()
     L.backward()
     L.backward()
-    assert '(note: a.grad is 12.0 now' in explain(a, L)
+    assert explain(a, L).splitlines()[1] == (
+        '  (note: a.grad holds 12.0, not 6.0; one backward() from zeroed grads gives 6.0, '
+        'and a leaf adds up the gradients of every backward() until it is zeroed)'
+    )
+    a.grad = 0.0  # never backpropagated: no note
+    assert explain(a, L) == 'dL/da = dL/dd * dd/de * de/da = (-2.0)(1.0)(-3.0) = 6.0'
 
 
 # -- from_op and gradcheck --------------------------------------------------------------

@@ -1,0 +1,77 @@
+"""How every instrument writes a node's name and a number, so they all read alike.
+
+``display_name(v)`` is the name to print for a Value: its label (or automatic name
+such as ``v3``), wrapped in parentheses when it is not a plain name, so that a
+lecture-style label reads clearly inside a formula: ``d(x1*w1 + x2*w2)/d(x1*w1)``,
+``(x1*w1).grad``. ``fmt(x)`` is the one number format: exact when short
+(``0.5``, ``-3.0``), six significant digits otherwise (``0.4999999999999998`` reads
+``0.5``), and always a float (``1.0``, never ``1``). ``step_text(step)`` is a
+backward step as a line of the chain rule.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from microgrid.engine import Value
+from microgrid.names import name_of
+
+__all__ = ['display_name', 'fmt', 'grad_of', 'plain', 'step_text', 'wrap']
+
+# A plain name needs no parentheses: x, w1, _t, layer names such as L0.n3.w1 or w[2].
+_PLAIN = re.compile(r'[A-Za-z_][A-Za-z0-9_]*(?:(?:\.[A-Za-z0-9_]+)|(?:\[[0-9]+\]))*')
+
+
+def plain(text: str) -> bool:
+    """True if ``text`` reads as one name without parentheses."""
+    return _PLAIN.fullmatch(text) is not None
+
+
+def wrap(text: str) -> str:
+    """``text`` as it goes into a formula: as is if plain, else in parentheses."""
+    return text if plain(text) else f"({text})"
+
+
+def display_name(v: Value, names: Mapping[Value, str] | None = None) -> str:
+    """The name to print for v inside a formula: ``x1``, ``v3``, ``(x1*w1 + x2*w2)``.
+
+    ``names`` maps Values to names that win over their labels (as draw's names=).
+    """
+    text = names.get(v) if names else None
+    return wrap(text or name_of(v))
+
+
+def grad_of(v: Value, names: Mapping[Value, str] | None = None) -> str:
+    """``x.grad`` or ``(x1*w1).grad``."""
+    return f"{display_name(v, names)}.grad"
+
+
+def fmt(x: float, digits: int = 6) -> str:
+    """A number as every instrument prints it: exact when short, else ``digits`` significant.
+
+    Always reads as a float: 1.0 (never 1), -1.5, 0.5 for 0.4999999999999998,
+    6.88137 for 6.8813735870195432, 1e-300, inf, nan. The command line's ``grad``,
+    a calculator, asks for 10 digits; everything else uses the default 6.
+    """
+    x = float(x)
+    text = repr(x)
+    if len(text) > max(10, digits + 2):
+        text = f"{x:.{digits}g}"
+    if math.isfinite(x) and not any(c in text for c in '.en'):
+        text += '.0'
+    return text
+
+
+def step_text(step: Any, names: Mapping[Value, str] | None = None) -> str:
+    """One backward step as a line: ``p.grad += dn/dp * n.grad = local * upstream = ...``."""
+    n = display_name(step.node, names)
+    if step.parent is None:
+        return f"{n}.grad = {fmt(step.upstream)}  (seed: d{n}/d{n})"
+    p = display_name(step.parent, names)
+    return (
+        f"{p}.grad += d{n}/d{p} * {n}.grad = {fmt(step.local_grad)} * {fmt(step.upstream)}"
+        f" = {fmt(step.contribution)}  ({p}.grad = {fmt(step.parent_grad)})"
+    )
