@@ -130,6 +130,14 @@ def _check_finite(rows: list, name: str, what: str) -> None:
                 raise ValueError(f"{where} is {x!r} (row {i}{col}): {what} must be finite numbers")
 
 
+def _param_name(model: Any, i: int) -> str:
+    """'3 (layers.0.neurons.1.w.0)' when the model names its parameters, else '3'."""
+    try:
+        return f"{i} ({model.named_parameters()[i][0]})"
+    except Exception:  # a model without named_parameters(): the index says enough
+        return str(i)
+
+
 def _restore(params: list[Value], data: list[float]) -> None:
     for p, d in zip(params, data):
         p.data = d
@@ -283,7 +291,7 @@ def fit(
                 optimizer.step()
                 bad = next((n for n, p in enumerate(params) if not math.isfinite(p.data)), None)
                 if bad is not None:
-                    what = f"parameter {bad} became {params[bad].data} in the update"
+                    what = f"parameter {_param_name(model, bad)} became {params[bad].data}"
                     _restore(params, last_good)
                     raise _blow_up(what, epoch, batch, optimizer, history)
                 total += batch_loss.data * len(Xb)

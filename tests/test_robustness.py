@@ -173,7 +173,8 @@ def test_fit_stops_when_a_parameter_becomes_nan_in_the_update():
 
     opt = SGD(model.parameters(), lr=0.1)
     with pytest.raises(
-        FloatingPointError, match=r'parameter \d became nan in the update at epoch 0'
+        FloatingPointError,
+        match=r'parameter \d \(layers\.0\.neurons\.0\.[wb][.0-9]*\) became nan at epoch 0',
     ):
         fit(model, [[1.0]], [1.0], loss=loss_with_nan_grad, optimizer=opt, progress=False)
     assert [p.data for p in model.parameters()] == before
