@@ -467,7 +467,10 @@ def load(path: str | os.PathLike) -> MLP:
     Files are treated as untrusted, and refusing one stays cheap: the file must be at
     most 64 MiB, hold no more JSON entries than a model of LOAD_MAX_PARAMETERS
     (1,000,000) parameters needs, and its architecture must agree with the keys and
-    the count of its 'state' before any Value is built.
+    the count of its 'state' before any Value is built. A file over 1 MiB is first
+    checked on its bytes (the claimed architecture against its count of entries and
+    of keys), so most bad files are refused before parsing, in about their own size
+    of memory; the others cost the JSON parse, a few times their size.
     """
     where = _checked_path(path, 'load')
     with open(where, 'rb') as f:
@@ -486,6 +489,8 @@ def load(path: str | os.PathLike) -> MLP:
             f"load: {where!r} holds about {entries} JSON entries, more than a model of "
             f"at most {LOAD_MAX_PARAMETERS} parameters (LOAD_MAX_PARAMETERS) needs"
         )
+    if len(raw) > _PRECHECK_BYTES:
+        _precheck_architecture(raw, where)
     try:
         text = raw.decode('utf-8')
         del raw
@@ -499,6 +504,48 @@ def load(path: str | os.PathLike) -> MLP:
         raise ValueError(msg) from None
     del text
     return _model_from_doc(doc)
+
+
+_PRECHECK_BYTES = 1 << 20
+_NIN = re.compile(rb'"nin"\s*:\s*(\d{1,20})\s*[,}]')
+_NOUTS = re.compile(rb'"nouts"\s*:\s*\[\s*(\d{1,20}(?:\s*,\s*\d{1,20})*)\s*\]')
+
+
+def _precheck_architecture(raw: bytes, where: str) -> None:
+    """Before parsing a large file: its claimed architecture against its count of ':'.
+
+    In a valid file no string holds a ':' and nothing nests below 'state', so the
+    "nin" and "nouts" keys each appear once (a match of these patterns in valid JSON is
+    a key, since a string cannot hold an unescaped quote) and the file has exactly one
+    ':' per parameter plus 6, and one '"layers.' per parameter (save() never escapes
+    a key's letters). A file that fails this is refused at the cost of a few scans of
+    its bytes; one that the patterns do not fit is left to the full checks.
+    """
+    nins, nouts = _NIN.findall(raw), _NOUTS.findall(raw)
+    if len(nins) != 1 or len(nouts) != 1:
+        return
+    nin, sizes = int(nins[0]), [int(n) for n in nouts[0].split(b',')]
+    if nin < 1 or not all(sizes):
+        return  # the full checks say what is wrong
+    count = _parameter_count(nin, sizes, stop=LOAD_MAX_PARAMETERS)
+    arch = f"nin={nin}, nouts={_short_list(sizes)}"
+    if count > LOAD_MAX_PARAMETERS:
+        raise ValueError(
+            f"load: the architecture {arch} has more than {LOAD_MAX_PARAMETERS} parameters "
+            f"(LOAD_MAX_PARAMETERS), the most load() accepts"
+        )
+    held = raw.count(b':') - 6
+    if held != count:
+        raise ValueError(
+            f"load: the architecture {arch} has {count} parameters but {where!r} holds "
+            f"{held} entries in 'state'"
+        )
+    named = raw.count(b'"layers.')  # every key, and nothing else, starts so (unescaped)
+    if named != count:
+        raise ValueError(
+            f"load: 'state' does not match the architecture {arch}: {count} parameters "
+            f"but {named} keys named like 'layers.0.neurons.0.w.0'"
+        )
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:

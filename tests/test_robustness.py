@@ -714,3 +714,46 @@ def test_save_and_load_share_the_parameter_limit(tmp_path, monkeypatch):
         nn.load(tmp_path / 'ok.json')
     monkeypatch.setattr(nn, 'LOAD_MAX_PARAMETERS', 21)
     assert nn.load(tmp_path / 'ok.json').state_dict() == model.state_dict()
+
+
+def _refused_cheaply(path, words):
+    import time
+    import tracemalloc
+
+    from microgrid import nn
+
+    size = path.stat().st_size
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=words):
+        nn.load(path)
+    spent = time.perf_counter() - start
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=words):
+            nn.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert spent < 2.0, spent
+    assert peak < 3 * size, (peak, size)
+
+
+def test_load_refuses_a_large_file_whose_keys_or_count_do_not_fit_before_parsing(tmp_path):
+    # within the limit, with the right count but none of the right keys: ~21 MB
+    path = tmp_path / 'wrong_keys.json'
+    path.write_text(_hostile_text(999_999, 1_000_000, key_digits=15))
+    assert path.stat().st_size > 20e6
+    _refused_cheaply(path, r"'state' does not match the architecture nin=999999, nouts=\[1\]")
+    # a count that does not fit the architecture
+    path = tmp_path / 'wrong_count.json'
+    path.write_text(_hostile_text(499_999, 900_000, key_digits=15))
+    _refused_cheaply(path, r'has 500000 parameters but .* holds 900000 entries')
+
+
+def test_a_large_saved_model_still_loads(tmp_path):
+    from microgrid import nn
+
+    model = nn.MLP(100, [150, 150, 1], seed=2)  # 37,951 parameters, a file over 1 MiB
+    nn.save(model, tmp_path / 'big.json')
+    assert (tmp_path / 'big.json').stat().st_size > 1 << 20
+    assert nn.load(tmp_path / 'big.json').state_dict() == model.state_dict()
