@@ -13,7 +13,8 @@ from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after 
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain
-from microgrid.gradcheck import GradcheckError, gradcheck
+from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from microgrid.higher import grad, hessian, hvp, jacobian, jvp  # installs create_graph
 from microgrid.names import name_of
 from microgrid.steps import Step
 from microgrid.switches import (
@@ -33,12 +34,12 @@ _LAZY = {
     'backprop_frames': 'microgrid.player',
     'backprop_gif': 'microgrid.player',
 }
-_SUBMODULES = {'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
+_SUBMODULES = {'higher', 'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
 
 __all__ = [
     'GradcheckError', 'Step', 'TraceMismatchError', 'Value', 'compile', 'detect_anomaly', 'dot',
-    'draw', 'enable_grad', 'explain', 'gradcheck', 'is_grad_enabled',
-    'name_of', 'no_grad', 'set_grad_enabled', 'sum',
+    'draw', 'enable_grad', 'explain', 'grad', 'gradcheck', 'gradgradcheck', 'hessian', 'hvp',
+    'is_grad_enabled', 'jacobian', 'jvp', 'name_of', 'no_grad', 'set_grad_enabled', 'sum',
     *_LAZY, *sorted(_SUBMODULES),
 ]  # fmt: skip
 

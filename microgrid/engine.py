@@ -14,8 +14,8 @@ one node from many inputs; 4. the topological order that backward() walks.
 Machinery lives in modules named for their jobs, which import this one (never the
 reverse): switches.py (no_grad, detect_anomaly: per thread), anomaly.py, tracing.py
 (for compile), names.py (display names, numbers), steps.py (backward step by step).
-They reach in by two hooks, called only while ``_hooks`` (threads with a switch on)
-is not 0. Only the standard library is used.
+They reach in by hooks: two called only while ``_hooks`` (threads with a switch on) is
+not 0, and higher.py's ``_graph_backward``. Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -81,8 +81,6 @@ def _dpow_db(a, b, p): return p * math.log(a) if a > 0 else (0.0 if a == 0 else 
 
 
 # -- 2. The Value -----------------------------------------------------------------------
-
-
 class Value:
     """One number in a computation graph: ``data``, and ``grad`` = d(root)/d(this) after
     ``root.backward()``. ``op`` names the operation that made it ('' for a leaf),
@@ -93,7 +91,7 @@ class Value:
     # one tuple keeps a node small. _meta is None or a dict of rare extras: a display
     # name, where detect_anomaly saw the node made, the constant of a pow.
     __slots__ = ('data', 'grad', 'label', 'op', '_edges', '_meta')
-    _edges: tuple; _meta: dict | None; backward_steps: Any  # (steps.py installs it)  # fmt: skip
+    _edges: tuple; _meta: dict | None; backward_steps: Any; grad_value: Any  # (steps.py, higher.py install them)  # fmt: skip
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
         if isinstance(label, (tuple, list, set)) or _op is not None or micrograd:
@@ -120,9 +118,11 @@ class Value:
 
     _backward = propagate  # micrograd's name, for backprop by hand as in the lecture
 
-    def backward(self, grad: Any = 1.0) -> None:
+    def backward(self, grad: Any = 1.0, create_graph: bool = False) -> None:
         """Fill ``grad`` of every node this one depends on, by the chain rule. As in
-        PyTorch, interior nodes hold the latest call's result; leaves accumulate."""
+        PyTorch, interior nodes hold the latest call's result; leaves accumulate.
+        create_graph=True also leaves each leaf's gradient as a Value, ``grad_value``."""
+        if create_graph: return _graph_backward(self, grad)  # higher.py's pass, in Values  # fmt: skip
         order = _topological_order(self)
         for node in order:  # a fresh pass: interior grads start from 0
             node.grad = 0.0
@@ -195,7 +195,7 @@ class Value:
 # -- making nodes: each op's result, with its edges -------------------------------------
 # fmt: off
 _hooks = 0  # how many threads have a switch on (switches.py keeps the count)
-_on_create: Any = None; _on_backward: Any = None  # switches.py's: (node, operands) for each node made; (order) -> True if it ran backward itself
+_on_create: Any = None; _on_backward: Any = None; _graph_backward: Any = None  # switches.py's: (node, operands) for each node made; (order) -> True if it ran backward itself; higher.py's backward(create_graph=True)
 _new_value = object.__new__
 
 def _node(data: float, op: str, edges: tuple, operands: Any = ()) -> Value:
