@@ -39,10 +39,11 @@ bring a new trace. The check costs about 10 microseconds per call for the demo's
 MLP(2, [16, 16, 1]) (BENCHMARKS.md). The guards hold the objects they watch, so a
 replaced model is freed at the next call, when the new trace replaces the old.
 
-What the guards do not see: attributes of objects that are neither Modules nor lists,
-tuples or dicts (``holder.w = Value(...)``), globals of other modules read as
-attributes (``config.model``), code reached through methods of such objects, and
-containers past GUARD_BUDGET. After such a change call ``reset()`` on the compiled
+When fn is a bound method (``compile(trainer.loss)``), the attributes of its object are
+watched too. What the guards do not see: attributes of other objects that are neither
+Modules nor lists, tuples or dicts (``holder.w = Value(...)``), globals of other modules
+read as attributes (``config.model``), code reached through methods of such objects,
+and containers past GUARD_BUDGET. After such a change call ``reset()`` on the compiled
 function. ``compile(fn, check=True)`` catches it: a TraceMismatchError says "a
 parameter that the trace recorded is no longer the one fn uses".
 
@@ -295,7 +296,10 @@ def _guards_for(fn: Any) -> _Guards:
             visit_function(obj, depth + 1)
         elif isinstance(obj, types.MethodType):
             visit_function(obj.__func__, depth + 1)
-            roots.append(obj.__self__)
+            owner = obj.__self__
+            roots.append(owner)
+            if depth < 0 and type(getattr(owner, '__dict__', None)) is dict:
+                roots.append(vars(owner))  # compile(obj.method): obj's attributes too
         else:
             roots.append(obj)
 

@@ -757,3 +757,23 @@ def test_a_large_saved_model_still_loads(tmp_path):
     nn.save(model, tmp_path / 'big.json')
     assert (tmp_path / 'big.json').stat().st_size > 1 << 20
     assert nn.load(tmp_path / 'big.json').state_dict() == model.state_dict()
+
+
+def test_compile_of_a_bound_method_watches_its_objects_attributes():
+    import microgrid
+
+    class Scaler:
+        def __init__(self):
+            self.w = Value(2.0)
+
+        def loss(self, x):
+            return self.w * x
+
+    s = Scaler()
+    f = microgrid.compile(s.loss)
+    assert f(3.0).data == 6.0
+    s.w = Value(5.0)
+    r = f(3.0)
+    assert r.data == 15.0 and f.traces == 2
+    r.backward()
+    assert s.w.grad == 3.0
