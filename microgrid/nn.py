@@ -419,6 +419,7 @@ def save(model: MLP, path: str | os.PathLike) -> None:
         'nin': model.nin,
         'nouts': list(model.nouts),
         'activation': model.activation,
+        'output_activation': model.output_activation,
         'state': state,
     }
     _write_atomically(target, json.dumps(doc, indent=1).encode('utf-8'))
@@ -517,7 +518,7 @@ def _precheck_architecture(raw: bytes, where: str) -> None:
     In a valid file no string holds a ':' and nothing nests below 'state', so the
     "nin" and "nouts" keys each appear once (a match of these patterns in valid JSON is
     a key, since a string cannot hold an unescaped quote) and the file has exactly one
-    ':' per parameter plus 6, and one '"layers.' per parameter (save() never escapes
+    ':' per parameter plus 6 (7 with "output_activation"), and one '"layers.' per parameter (save() never escapes
     a key's letters). A file that fails this is refused at the cost of a few scans of
     its bytes; one that the patterns do not fit is left to the full checks.
     """
@@ -534,7 +535,7 @@ def _precheck_architecture(raw: bytes, where: str) -> None:
             f"load: the architecture {arch} has more than {LOAD_MAX_PARAMETERS} parameters "
             f"(LOAD_MAX_PARAMETERS), the most load() accepts"
         )
-    held = raw.count(b':') - 6
+    held = raw.count(b':') - 6 - (b'"output_activation"' in raw)  # an optional 7th key
     if held != count:
         raise ValueError(
             f"load: the architecture {arch} has {count} parameters but {where!r} holds "
@@ -567,8 +568,9 @@ def _model_from_doc(doc: Any) -> MLP:
     if not isinstance(doc, dict):
         raise ValueError(f"load: the file must hold a JSON object, got {type(doc).__name__}")
     expected = {'format', 'version', 'nin', 'nouts', 'activation', 'state'}
-    if set(doc) != expected:
-        missing, extra = expected - set(doc), set(doc) - expected
+    optional = {'output_activation'}  # files written before it existed: a linear output
+    if not expected <= set(doc) <= expected | optional:
+        missing, extra = expected - set(doc), set(doc) - expected - optional
         raise ValueError(
             f"load: wrong top-level keys (missing {sorted(missing)}, unexpected {sorted(extra)})"
         )
@@ -587,6 +589,12 @@ def _model_from_doc(doc: Any) -> MLP:
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(
             f"load: 'activation' must be one of {', '.join(ACTIVATIONS)}; got {activation!r:.60}"
+        )
+    output_activation = doc.get('output_activation', 'linear')
+    if not isinstance(output_activation, str) or output_activation not in ACTIVATIONS:
+        raise ValueError(
+            f"load: 'output_activation' must be one of {', '.join(ACTIVATIONS)}; "
+            f"got {output_activation!r:.60}"
         )
     if not isinstance(state, dict):
         raise ValueError(f"load: 'state' must be an object, got {type(state).__name__}")
@@ -617,7 +625,7 @@ def _model_from_doc(doc: Any) -> MLP:
     except (TypeError, ValueError) as e:
         raise ValueError(f"load: {e}") from None
     by_name = dict(zip(names, values))
-    model = MLP(nin, nouts, activation, seed=0)
+    model = MLP(nin, nouts, activation, seed=0, output_activation=output_activation)
     for name, p in model.named_parameters():
         p.data = by_name[name]
     return model
