@@ -518,9 +518,10 @@ def _precheck_architecture(raw: bytes, where: str) -> None:
     In a valid file no string holds a ':' and nothing nests below 'state', so the
     "nin" and "nouts" keys each appear once (a match of these patterns in valid JSON is
     a key, since a string cannot hold an unescaped quote) and the file has exactly one
-    ':' per parameter plus 6 (7 with "output_activation"), and one '"layers.' per parameter (save() never escapes
-    a key's letters). A file that fails this is refused at the cost of a few scans of
-    its bytes; one that the patterns do not fit is left to the full checks.
+    ':' per parameter plus 6 (7 with "output_activation"), and one '"layers.' per
+    parameter (save() never escapes a key's letters). A file that fails this is refused
+    at the cost of a few scans of its bytes; one the patterns do not fit is left to the
+    full checks.
     """
     nins, nouts = _NIN.findall(raw), _NOUTS.findall(raw)
     if len(nins) != 1 or len(nouts) != 1:
