@@ -67,6 +67,7 @@ API_MODULES = [
     ('Plot', 'microgrid.plot'),
     ('Live widgets', 'microgrid.live'),
     ('Compile', 'microgrid.compile'),
+    ('Compile guards', 'microgrid.guards'),
     ('Gradcheck', 'microgrid.gradcheck'),
     ('Check your engine', 'microgrid.engine_check'),
     ('Course helpers', 'microgrid.course'),

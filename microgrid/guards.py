@@ -21,6 +21,7 @@ from microgrid.engine import Value
 __all__ = ['GUARD_BUDGET', 'Guards', 'guards_for']
 
 GUARD_BUDGET = 10_000  # container elements snapshotted per trace; past it, not guarded
+"""Container elements snapshotted per trace; containers past this budget are not guarded."""
 _GUARD_DEPTH = 3  # how deep into the functions fn calls (found in its globals/cells)
 _MISSING = object()
 
