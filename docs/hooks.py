@@ -56,6 +56,7 @@ API_MODULES = [
     ('Tracing', 'microgrid.tracing'),
     ('Higher order', 'microgrid.higher'),
     ('nn', 'microgrid.nn'),
+    ('Saving and loading', 'microgrid.saving'),
     ('Losses', 'microgrid.losses'),
     ('Optimizers', 'microgrid.optim'),
     ('Data', 'microgrid.data'),
