@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck pytest bench clean course course-html
+.PHONY: demo test lint typecheck pytest bench clean dist docs course course-html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,8 @@ demo: $(VENV)/.run-installed
 	$(BIN)/python -m microgrid demo
 	@echo "The microgrid command is in $(BIN): run $(BIN)/microgrid --help, or activate the venv first (. $(BIN)/activate) and run microgrid --help."
 
-test: lint typecheck pytest
+# The docs extra comes first: the wheel and docs tests in pytest need build, twine, mkdocs.
+test: $(VENV)/.docs-installed lint typecheck pytest docs
 
 PY_DIRS := $(wildcard microgrid tests benchmarks)
 
@@ -56,5 +57,22 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
+# The docs site and the distributions (see docs/build_site.py and tests/test_wheel.py).
+# Over the dev extra: a lesson missing from build/executed is executed, and lessons use torch.
+$(VENV)/.docs-installed: pyproject.toml $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs,dist]'
+	touch $@
+
+# mkdocs build --strict into site/; the lessons come executed from build/executed/ (written
+# by the course test), executed here only when missing or older than the notebook. Skipped
+# when site/ is already built from the same inputs (the docs tests in `pytest` build it).
+docs: $(VENV)/.docs-installed
+	$(BIN)/python docs/build_site.py
+
+dist: $(VENV)/.docs-installed
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache microgrid-demo build/executed site/course
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache microgrid-demo site build dist

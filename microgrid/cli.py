@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from microgrid.engine import Value
-from microgrid.expr import ExprError, Expression, parse, parse_assignments
+from microgrid.expr import ExprError, Expression, _error_text, parse, parse_assignments
 from microgrid.labels import fmt as format_number  # the one number format of every instrument
 from microgrid.labels import step_text
 
@@ -224,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug: still one line, unless MICROGRID_DEBUG asks for more
         if os.environ.get('MICROGRID_DEBUG'):
             raise
-        return _fail(f"unexpected {type(e).__name__}: {e} (set MICROGRID_DEBUG=1 for details)")
+        return _fail(
+            f"unexpected {type(e).__name__}: {_error_text(e)} (set MICROGRID_DEBUG=1 for details)"
+        )
 
 
 def _fail(message: str) -> int:
@@ -280,7 +282,8 @@ class _Evaluated:
         self.expression: Expression = parse(source)
         values = parse_assignments(assignments)
         self.leaves = {name: Value(v, label=name) for name, v in values.items()}
-        self.unused = [n for n in values if n not in self.expression.names]
+        used = set(self.expression.names)  # sets: linear time for any number of NAME=VALUE
+        self.unused = {n for n in values if n not in used}
         trace: list[tuple[Value, str, list[Any]]] = []
         result = self.expression.evaluate(self.leaves, trace=trace)
         self.root = result if type(result) is Value else Value(result, label='out')

@@ -17,8 +17,10 @@ slots, then adds the leaves' gradients to their ``.grad``.
 
 What each call sees:
 
-- The parameters fn closes over are re-read (``.data``) on every call, so an
-  optimizer's updates are seen. Value arguments are read too, and get gradients.
+- The leaf Values the trace recorded (the parameters fn read) have their ``.data``
+  re-read on every call, so an optimizer's in-place updates are seen, and get their
+  ``.grad`` from backward(). Value arguments are read too, and get gradients. WHICH
+  Values those are was fixed by the trace: see the guards below.
 - Numbers in the arguments (in nested lists, tuples or numpy arrays) are inputs.
   Other arguments (bools, strings, None, objects, and the positions named in
   ``static_argnums``, for example labels that a loss compares with numbers) are
@@ -26,11 +28,31 @@ What each call sees:
 - When the structure of the arguments changes (a list's length, a number where a
   Value was), fn is traced again; each structure's trace is kept.
 
-The limitation: only operations on Values are recorded. Python control flow that
+Guards (as torch.compile's). Before each replay, the compiled function checks that the
+globals and closure variables fn reads (and those of the Python functions it reaches
+through them) are still bound to the same objects, and that the lists, dicts and
+``nn.Module`` objects reachable from them (up to guards.GUARD_BUDGET elements) still
+hold the same objects. If any changed, fn is traced again. So ``model = MLP(...)`` or
+``model = nn.load(...)`` after compiling, a closed-over parameter list that grows, a
+Value replaced inside a Module, or a global number fn reads that is re-bound, each
+bring a new trace. The check costs about 10 microseconds per call for the demo's
+MLP(2, [16, 16, 1]) (BENCHMARKS.md). The guards hold the objects they watch, so a
+replaced model is freed at the next call, when the new trace replaces the old.
+
+When fn is a bound method (``compile(trainer.loss)``), the attributes of its object are
+watched too. What the guards do not see: attributes of other objects that are neither
+Modules nor lists, tuples or dicts (``holder.w = Value(...)``), globals of other modules
+read as attributes (``config.model``), code reached through methods of such objects,
+and containers past GUARD_BUDGET. After such a change call ``reset()`` on the compiled
+function. ``compile(fn, check=True)`` catches it: a TraceMismatchError says "a
+parameter that the trace recorded is no longer the one fn uses".
+
+The other limitation: only operations on Values are recorded. Python control flow that
 depends on data (``if x.data > 0:``, ``max()`` over Values, a number computed from
 ``.data``) is frozen as it went on the first call, so a later call with other data
 can silently take the wrong branch. Data-dependent *ops* are fine: relu, abs and
-leaky_relu choose per element on every call. ``compile(fn, check=True)`` runs fn
+leaky_relu choose per element on every call (and, as in eager mode, give NaN with a
+NaN derivative for a NaN operand). ``compile(fn, check=True)`` runs fn
 eagerly beside every replay and raises TraceMismatchError naming the first node,
 value or gradient that differs. Ops made with Value.from_op cannot be replayed and
 raise an error at trace time. Under ``detect_anomaly()`` a compiled function runs
@@ -40,11 +62,13 @@ eagerly, so that anomalies are reported where they arise.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from typing import Any
 
 from microgrid import engine, names, switches, tracing
 from microgrid.engine import Value
+from microgrid.guards import Guards, guards_for
 
 np: Any = None  # numpy, imported on first use (it is heavy for `import microgrid`)
 
@@ -120,15 +144,21 @@ class CompiledFunction:
             return self.fn(*args)
         flat = _Flat(args, self.static_argnums)
         program = self._cache.get(flat.key)
-        if program is None:
+        if program is None or not program.guards.hold():
             program = self._trace(args, flat)
         result = program.run(flat)
         if self.check:
             _check_forward(self, program, args, flat, result)
         return result
 
+    def reset(self) -> None:
+        """Forget every trace: the next call traces fn again (after replacing a Value
+        somewhere the guards do not look; see compile's module docstring)."""
+        self._cache.clear()
+
     def _trace(self, args: tuple, flat: _Flat) -> _Program:
         program = _Program.trace(self.fn, args, flat, self.static_argnums)
+        program.guards = guards_for(self.fn)
         self.traces += 1
         if len(self._cache) >= self.MAX_TRACES:
             del self._cache[next(iter(self._cache))]
@@ -391,11 +421,18 @@ def _v_sigmoid(a):
 
 def _v_relu(a):
     on = a > 0
-    return np.where(on, a, 0.0), on  # the mask is the local derivative (True is 1.0)
+    out = np.where(on, a, 0.0)
+    nan = a != a
+    if nan.any():  # as PyTorch (and the engine): relu of NaN is NaN, with a NaN derivative
+        out[nan] = math.nan
+        d = on.astype(np.float64)
+        d[nan] = math.nan
+        return out, d
+    return out, on  # the mask is the local derivative (True is 1.0)
 
 
 def _v_abs(a):
-    return np.abs(a), (a > 0).astype(np.float64) - (a < 0)
+    return np.abs(a), np.sign(a)  # sign(NaN) is NaN, as the engine's derivative
 
 
 def _v_softplus(a):
@@ -416,8 +453,9 @@ def _v_pow(a, b):
         near = np.power(a, b - 1.0)
         finite = np.isfinite(a) & np.isfinite(b)
         bad = (a == 0) & (b < 0) | (a < 0) & ~whole | np.isinf(p) & finite
-        bad |= np.isinf(near) & finite & (a != 0) & (b != 0)  # the engine's b * a**(b-1) raises
         _raise_like_engine(engine._pow, bad, a, b)
+        # a finite power whose derivative overflows (1e-300 ** -1) gives the derivative
+        # +-inf, as PyTorch does (and as the engine does)
         da = np.where(
             b == 0,
             0.0,
@@ -429,7 +467,11 @@ def _v_pow(a, b):
 
 def _v_leaky_relu(a, slope):
     on = a > 0
-    return np.where(on, a, slope * a), np.where(on, 1.0, slope), np.where(on, 0.0, a)
+    da = np.where(on, 1.0, slope)
+    nan = a != a
+    if nan.any():  # NaN in, NaN out, with NaN derivatives (slope * NaN and a are NaN)
+        da = np.where(nan, math.nan, da)
+    return np.where(on, a, slope * a), da, np.where(on, 0.0, a)
 
 
 _UNARY_RULES: dict[str, Callable] = {
@@ -794,6 +836,7 @@ class _Program:
         self.groups: list = []
         self.back: list[int] = []  # the groups backward visits (those that reach a leaf)
         self.ops: list[str] = []  # the ops of the nodes, in the order they were made
+        self.guards = Guards()  # what the trace assumed about fn's globals and cells
 
     @classmethod
     def trace(cls, fn: Callable, args: tuple, flat: _Flat, static_argnums: frozenset) -> _Program:
@@ -986,6 +1029,7 @@ def _check_forward(
         raise TraceMismatchError(
             f"compile(check=True): fn returned a {type(out).__name__} this time, not a Value"
         )
+    _check_parameters(program, recorded, out, placeholders, flat.values)
     ops = [op for _, op, _ in _needed(recorded, out)]
     if ops != program.ops:
         i = next((i for i, (a, b) in enumerate(zip(ops, program.ops)) if a != b), None)
@@ -1005,6 +1049,41 @@ def _check_forward(
         )
     if result._run is not None:  # (under no_grad() there is nothing to backward)
         result._check = (out, flat.values, program)
+
+
+def _check_parameters(
+    program: _Program, recorded: list, out: Value, placeholders: list, arg_values: list
+) -> None:
+    """check=True: the leaf Values fn reads now must be the ones the trace recorded (a
+    Value replaced where the guards do not look is otherwise replayed silently)."""
+    made = {id(r[0]) for r in recorded}
+    seen = {id(v) for v in placeholders} | {id(v) for v in arg_values}
+    now: list[Value] = []
+    for _, op, operands in _needed(recorded, out):
+        for v in _values_in(op, operands):
+            if id(v) not in seen and id(v) not in made:
+                seen.add(id(v))
+                now.append(v)
+    if id(out) not in made and id(out) not in seen:
+        now.append(out)
+    then = program.param_values
+    if len(now) == len(then) and all(map(operator.is_, now, then)):
+        return
+    i = next((i for i, (a, b) in enumerate(zip(now, then)) if a is not b), min(len(now), len(then)))
+    if i < len(now) and i < len(then):
+        what = (
+            f"parameter {i} of the trace is {names.name_of(then[i])} (data {_fmt(then[i].data)}) "
+            f"but fn now reads {names.name_of(now[i])} (data {_fmt(now[i].data)}) there"
+        )
+    else:
+        what = f"fn now reads {len(now)} parameter Values, the trace recorded {len(then)}"
+    raise TraceMismatchError(
+        "compile(check=True): a parameter that the trace recorded is no longer the one fn "
+        f"uses: {what}. A Value was replaced (or added) where the guards do not look (an "
+        "attribute of an object that is not a Module, a module's global, a container past "
+        "GUARD_BUDGET); the replay would use the old one. Call reset() on the compiled "
+        "function after such a change, or pass the Values as arguments."
+    )
 
 
 _CONTROL_FLOW = (

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 DEFAULT_OUT = 'microgrid-demo'
+"""The folder the demo writes its pictures to, unless told otherwise."""
 N_SAMPLES = 100
 NOISE = 0.1
 L2 = 1e-4

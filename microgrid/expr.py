@@ -23,9 +23,11 @@ operation on constants only is computed at once (with the engine's rules and err
 
 Limits, checked before any work that could recurse or grow: MAX_LENGTH characters,
 MAX_NODES nodes (numbers, names, operations and calls) and MAX_DEPTH levels of nesting.
-Parsing, checking and evaluation use explicit stacks, so no input can exhaust the
-interpreter's recursion limit; Python's own parser has limits too (200 nested brackets),
-which are reported the same way.
+A flat chain of operators of one precedence (``x + x - ... + x``, ``a * b / c``,
+``2 ** 2 ** 2``) is one level, however long: it is bounded by MAX_NODES. Brackets,
+calls and unary minus nest. Checking and evaluation use explicit stacks, so no input
+can exhaust the interpreter's recursion limit; Python's own parser has a limit too
+(200 nested brackets). Each error says which limit was hit.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ import ast
 import keyword
 import math
 import operator
+import re
+import sys
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping
@@ -57,12 +61,16 @@ __all__ = [
 ]
 
 MAX_LENGTH = 50_000
+"""The longest expression accepted, in characters."""
 MAX_NODES = 10_000
+"""The most nodes (numbers, names, operations and calls) an expression may have."""
 MAX_DEPTH = 1_000
+"""The deepest nesting an expression may have."""
 
 FUNCTIONS = (
     'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'leaky_relu', 'softplus', 'sin', 'cos', 'abs',
 )  # fmt: skip
+"""The functions an expression may call: the engine's unary ops."""
 
 _BINARY: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ('+', operator.add),
@@ -160,7 +168,7 @@ class Expression:
             try:
                 op, result = _apply(kind, arg, operands)
             except (ArithmeticError, ValueError, TypeError) as e:
-                raise ExprError(f"{_one_line(str(e))} (in {self._segment(node)})") from None
+                raise ExprError(f"{_error_text(e)} (in {self._segment(node)})") from None
             data = result.data if type(result) is Value else result
             if not math.isfinite(data):  # the operands are finite, so this overflowed
                 raise ExprError(
@@ -228,6 +236,17 @@ def _apply(kind: int, arg: Any, operands: list[Any]) -> tuple[str, Any]:
     v = x if type(x) is Value else Value(x)
     result = abs(v) if name == 'abs' else getattr(v, name)()
     return name, (result if type(x) is Value else result.data)
+
+
+def _error_text(e: BaseException) -> str:
+    """An error's message on one line; never a raw (errno, text) tuple such as
+    "(34, 'Numerical result out of range')", which names neither the op nor the cause."""
+    args = e.args
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        if isinstance(e, OverflowError) or args[0] == 34:  # ERANGE
+            return f"math range error: the result is too large ({args[1]})"
+        return f"{type(e).__name__}: {args[1]}"
+    return _one_line(str(e))
 
 
 def _one_line(s: str) -> str:
@@ -298,22 +317,70 @@ def parse(source: str) -> Expression:
     source = source.strip()
     if not source:
         raise ExprError('the expression is empty')
+    if _least_nodes(source) > MAX_NODES:  # before Python's parser builds a huge tree
+        raise ExprError(_too_large())
     try:
-        with warnings.catch_warnings():  # e.g. SyntaxWarning on '1(2)': we refuse it anyway
-            warnings.simplefilter('ignore')
-            tree = ast.parse(source, mode='eval')
+        tree = _ast_parse(source)
     except SyntaxError as e:
+        if 'too many nested parentheses' in str(e.msg):
+            raise ExprError(_too_deep_for_python()) from None
         where = f" at column {e.offset}" if e.offset else ''
         raise ExprError(f"invalid expression: {_one_line(str(e.msg))}{where}") from None
-    except (RecursionError, MemoryError):  # the C parser's own depth limits
+    except RecursionError:  # deeper than _ast_parse allows: past MAX_DEPTH (see there)
         raise ExprError(_too_deep()) from None
+    except MemoryError:  # the C parser's own stack
+        raise ExprError(_too_deep_for_python()) from None
     except ValueError as e:  # null bytes, on Python 3.10 and 3.11
         raise ExprError(f"invalid expression: {_one_line(str(e))}") from None
     return _compile(source, tree.body)
 
 
+_TOKEN = re.compile(r'(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[^\W\d]\w*(\s*=(?!=))?|(\*\*|[-+*/])')
+
+
+def _least_nodes(source: str) -> int:
+    """A lower bound on the nodes _compile counts, from the text alone: every number,
+    name (but a keyword argument's) and operator is one node."""
+    return sum(1 for m in _TOKEN.finditer(source) if m.group(1) is None)
+
+
+def _ast_parse(source: str) -> ast.Expression:
+    """ast.parse in 'eval' mode. A long flat chain (x+x+...+x) is a deep left-leaning
+    tree, which CPython turns into Python objects recursively, within three times the
+    recursion limit: retry once with room for 7,500 levels, more than a flat chain of
+    MAX_NODES nodes needs (5,000) and a small C stack holds. Deeper still is past
+    MAX_DEPTH, since _least_nodes() let through at most MAX_NODES nodes."""
+    with warnings.catch_warnings():  # e.g. SyntaxWarning on '1(2)': we refuse it anyway
+        warnings.simplefilter('ignore')
+        try:
+            return ast.parse(source, mode='eval')
+        except RecursionError:
+            limit = sys.getrecursionlimit()
+            if limit >= 2500:
+                raise
+        try:
+            sys.setrecursionlimit(2500)
+            return ast.parse(source, mode='eval')
+        finally:
+            sys.setrecursionlimit(limit)
+
+
+def _too_large() -> str:
+    return f"the expression is too large: more than {MAX_NODES} nodes (the limit MAX_NODES)"
+
+
 def _too_deep() -> str:
-    return f"the expression is nested too deeply (the limit is {MAX_DEPTH} levels)"
+    return (
+        f"the expression is nested too deeply: more than {MAX_DEPTH} levels (the limit "
+        "MAX_DEPTH; brackets, calls and unary minus nest, a flat chain such as x+x+x does not)"
+    )
+
+
+def _too_deep_for_python() -> str:
+    return (
+        "the expression is nested too deeply for Python's parser, which allows about 200 "
+        "nested brackets and a few thousand nested operators"
+    )
 
 
 def _compile(source: str, root: ast.expr) -> Expression:
@@ -330,15 +397,31 @@ def _compile(source: str, root: ast.expr) -> Expression:
             continue
         count += 1
         if count > MAX_NODES:
-            raise ExprError(f"the expression is too large: more than {MAX_NODES} nodes")
+            raise ExprError(_too_large())
         if depth > MAX_DEPTH:
             raise ExprError(_too_deep())
         instruction, children = _check(node)
         if instruction[0] == _VAR:
             names[instruction[1]] = None
         stack.append((node, depth, instruction))
-        stack.extend((child, depth + 1, None) for child in reversed(children))
+        stack.extend((child, _depth(node, child, depth), None) for child in reversed(children))
     return Expression(source, program, tuple(names))
+
+
+# Operators of one precedence: a chain of them (a - b + c) is one level.
+_LEVEL: dict[type, int] = {ast.Add: 0, ast.Sub: 0, ast.Mult: 1, ast.Div: 1, ast.Pow: 2}
+_LEVEL.update(dict.fromkeys(_REFUSED_OPERATORS, -1))  # refused anyway, by _check
+
+
+def _depth(parent: ast.expr, child: ast.expr, depth: int) -> int:
+    """A child's level: the same as its parent's along a chain of binary operators of one
+    precedence (the left operand, or the right one for **), one deeper otherwise."""
+    if isinstance(parent, ast.BinOp) and isinstance(child, ast.BinOp):
+        if _LEVEL[type(child.op)] == _LEVEL[type(parent.op)]:
+            along = parent.right if isinstance(parent.op, ast.Pow) else parent.left
+            if child is along:
+                return depth
+    return depth + 1
 
 
 def _check(node: ast.expr) -> tuple[tuple[int, Any], list[ast.expr]]:

@@ -59,6 +59,8 @@ SYMBOLIC: dict[str, Callable[..., Sequence[Any]]] = {
     'sum':        lambda o, *ps: (1.0,) * len(ps),
     'dot':        lambda o, *wx: [wx[i ^ 1] for i in range(len(wx))],  # (w, x) -> (x, w)
 }
+"""Each op's local derivatives as Values built from Values (op -> rule(out, *parents)),
+so that create_graph=True records them and a second backward differentiates them."""
 # fmt: on
 
 

@@ -84,7 +84,8 @@ def mse(preds: Any, targets: Any) -> Value:
     """Mean squared error over every element: mean((pred - target)**2).
 
     preds is a Value, a list of Values (one per sample) or a list of lists (several
-    outputs per sample); targets has the same shape, with numbers.
+    outputs per sample); targets has the same shape, with finite numbers (a NaN or
+    infinite target is a ValueError, as in hinge and bce).
     """
     ps, ts = _flatten_pair(preds, targets, 'mse')
     diffs = [p - t for p, t in zip(ps, ts)]
@@ -115,8 +116,13 @@ def _flatten_pair(preds: Any, targets: Any, who: str) -> tuple[list, list[float]
                 raise TypeError(f"{who}: prediction {i} holds a {type(p_el).__name__}")
             if isinstance(t_el, bool) or not isinstance(t_el, Real):
                 raise TypeError(f"{who}: target {i} must be a number, got {type(t_el).__name__}")
+            t_f = float(t_el)
+            if not math.isfinite(t_f):
+                raise ValueError(
+                    f"{who}: target {i} is not finite ({t_el!r}); targets must be finite"
+                )
             ps.append(p_el)
-            ts.append(float(t_el))
+            ts.append(t_f)
     if not ps:
         raise ValueError(f"{who}: the batch is empty")
     return ps, ts

@@ -11,9 +11,7 @@ Value, a Module, or a list/tuple of them is registered under its attribute name
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
 from collections.abc import Sequence
 from numbers import Real
@@ -65,10 +63,10 @@ class Module:
 
     def load_state_dict(self, state: Any) -> None:
         """Set every parameter from a dict like state_dict()'s; all checked before any is set."""
-        params = dict(self.named_parameters())
-        values = _validated_state(state, params)
-        for name, p in params.items():
-            p.data = values[name]
+        named = self.named_parameters()
+        values = _validated_state(state, [name for name, _ in named])
+        for (_, p), v in zip(named, values):
+            p.data = v
 
 
 def _collect(obj: Any, prefix: str, out: list, seen: set) -> None:
@@ -92,12 +90,16 @@ def _collect_item(v: Any, name: str, out: list, seen: set) -> None:
             _collect_item(item, f"{name}.{i}", out, seen)
 
 
-def _validated_state(state: Any, params: dict[str, Value]) -> dict[str, float]:
-    """The state's values as floats, after checking names, count and types against params."""
+def _validated_state(state: Any, names: list[str]) -> list[float]:
+    """The state's values as floats in the order of names, after checking names, count
+    and types (nothing is built, so a hostile state costs only the checks)."""
     if not isinstance(state, dict):
         raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
-    missing = [k for k in params if k not in state]
-    unexpected = [k for k in state if k not in params]
+    missing = [k for k in names if k not in state]
+    unexpected: list = []
+    if missing or len(state) != len(names):
+        known = set(names)
+        unexpected = [k for k in state if k not in known]
     if missing or unexpected:
         parts = []
         if missing:
@@ -106,10 +108,10 @@ def _validated_state(state: Any, params: dict[str, Value]) -> dict[str, float]:
             parts.append(f"unexpected key(s) {_short(unexpected)}")
         raise ValueError(
             f"load_state_dict: {' and '.join(parts)} "
-            f"(the model has {len(params)} parameters, the dict {len(state)} entries)"
+            f"(the model has {len(names)} parameters, the dict {len(state)} entries)"
         )
-    values = {}
-    for name in params:
+    values = []
+    for name in names:
         v = state[name]
         if isinstance(v, bool) or not isinstance(v, Real):
             got = f"{type(v).__name__}: {v!r:.40}"
@@ -120,7 +122,7 @@ def _validated_state(state: Any, params: dict[str, Value]) -> dict[str, float]:
             f = math.inf
         if not math.isfinite(f):
             raise ValueError(f"load_state_dict: {name!r} is not finite ({v!r:.40})")
-        values[name] = f
+        values.append(f)
     return values
 
 
@@ -352,116 +354,16 @@ def _data_of(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
 
-def _parameter_count(nin: int, nouts: Sequence[int]) -> int:
-    sizes = [nin, *nouts]
-    return sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(nouts)))
-
-
-# -----------------------------------------------------------------------------
-# Saving and loading: JSON with the architecture and the weights, validated on load.
-# -----------------------------------------------------------------------------
-
-_FORMAT = 'microgrid.MLP'
-_VERSION = 1
-_MAX_FILE_BYTES = 64 * 1024 * 1024
-
-
-def save(model: MLP, path: str | os.PathLike) -> None:
-    """Write an MLP to a JSON file: its architecture and every weight (never pickle)."""
-    if not isinstance(model, MLP):
-        raise TypeError(f"save: expected an MLP, got {type(model).__name__}")
-    state = model.state_dict()
-    for name, v in state.items():
-        if not math.isfinite(v):
-            raise ValueError(f"save: parameter {name!r} is not finite ({v!r}); nothing written")
-    doc = {
-        'format': _FORMAT,
-        'version': _VERSION,
-        'nin': model.nin,
-        'nouts': list(model.nouts),
-        'activation': model.activation,
-        'state': state,
-    }
-    text = json.dumps(doc, indent=1)
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(text)
-
-
-def load(path: str | os.PathLike) -> MLP:
-    """Read an MLP written by save(); a malformed file raises ValueError naming the fault."""
-    with open(path, 'rb') as f:
-        raw = f.read(_MAX_FILE_BYTES + 1)
-    if len(raw) > _MAX_FILE_BYTES:
-        raise ValueError(f"load: {os.fspath(path)!r} is larger than {_MAX_FILE_BYTES} bytes")
-    try:
-        doc = json.loads(
-            raw.decode('utf-8'),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-        )
-    except RecursionError:
-        raise ValueError(f"load: {os.fspath(path)!r} is nested too deeply") from None
-    except ValueError as e:  # bad UTF-8, bad JSON, a duplicate key, NaN, a huge int literal
-        msg = str(e)
-        if not msg.startswith('load:'):
-            msg = f"load: {os.fspath(path)!r} is not valid JSON: {msg}"
-        raise ValueError(msg) from None
-    return _model_from_doc(doc)
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
-    d = {}
-    for k, v in pairs:
-        if k in d:
-            raise ValueError(f"load: duplicate key {k!r:.60}")
-        d[k] = v
-    return d
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"load: {name} is not allowed (weights must be finite numbers)")
-
-
-def _model_from_doc(doc: Any) -> MLP:
-    if not isinstance(doc, dict):
-        raise ValueError(f"load: the file must hold a JSON object, got {type(doc).__name__}")
-    expected = {'format', 'version', 'nin', 'nouts', 'activation', 'state'}
-    if set(doc) != expected:
-        missing, extra = expected - set(doc), set(doc) - expected
-        raise ValueError(
-            f"load: wrong top-level keys (missing {sorted(missing)}, unexpected {sorted(extra)})"
-        )
-    if doc['format'] != _FORMAT:
-        raise ValueError(f"load: 'format' must be {_FORMAT!r}, got {doc['format']!r:.60}")
-    if doc['version'] != _VERSION or isinstance(doc['version'], bool):
-        raise ValueError(f"load: unsupported 'version' {doc['version']!r:.60}")
-    nin, nouts, activation, state = doc['nin'], doc['nouts'], doc['activation'], doc['state']
-    if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
-        raise ValueError(f"load: 'nin' must be a positive int, got {nin!r:.60}")
-    if not isinstance(nouts, list) or not nouts:
-        raise ValueError(f"load: 'nouts' must be a non-empty list, got {nouts!r:.60}")
-    for i, n in enumerate(nouts):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"load: 'nouts[{i}]' must be a positive int, got {n!r:.60}")
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(
-            f"load: 'activation' must be one of {', '.join(ACTIVATIONS)}; got {activation!r:.60}"
-        )
-    if not isinstance(state, dict):
-        raise ValueError(f"load: 'state' must be an object, got {type(state).__name__}")
-    # The count comes first: it bounds the model built below by the size of the file.
-    count = _parameter_count(nin, nouts)
-    if count != len(state):
-        raise ValueError(
-            f"load: the architecture nin={nin}, nouts={nouts} has {count} parameters "
-            f"but 'state' holds {len(state)}"
-        )
-    model = MLP(nin, nouts, activation, seed=0)
-    try:
-        model.load_state_dict(state)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"load: {e}") from None
-    return model
+def _parameter_count(nin: int, nouts: Sequence[int], stop: int | None = None) -> int:
+    """The number of parameters of MLP(nin, nouts); with ``stop``, any count past it may
+    be returned as soon as the running total passes it (a huge nouts costs no time)."""
+    total, fan_in = 0, nin
+    for n in nouts:
+        total += (fan_in + 1) * n
+        if stop is not None and total > stop:
+            return total
+        fan_in = n
+    return total
 
 
 # -----------------------------------------------------------------------------
@@ -493,3 +395,15 @@ def to_torch(model: MLP) -> Any:
         elif layer.activation == 'leaky_relu':
             modules.append(torch.nn.LeakyReLU(LEAKY_SLOPE))
     return torch.nn.Sequential(*modules)
+
+
+LOAD_MAX_PARAMETERS = 1_000_000
+"""The largest model load() accepts (and save() writes): a guard against hostile files."""
+
+# Saving and loading are a job of their own (saving.py); nn.save and nn.load are theirs.
+from microgrid.saving import load, save  # noqa: E402
+
+__all__ = [
+    'ACTIVATIONS', 'INITS', 'LEAKY_SLOPE', 'LOAD_MAX_PARAMETERS', 'MLP', 'Layer', 'Module',
+    'Neuron', 'load', 'save', 'to_torch',
+]  # fmt: skip

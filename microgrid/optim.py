@@ -4,6 +4,11 @@ An optimizer reads each parameter's ``.grad`` and changes its ``.data``; it neve
 graph nodes. Its state (momentum buffers, Adam's moments) is a list of floats, one per
 parameter. A schedule changes ``optimizer.lr`` each time its ``step()`` is called.
 
+Parameters must be leaves (Values made by ``Value(...)``, not results of ops), as in
+torch. Every ``step()`` is all-or-nothing: it computes every update first and assigns
+them after, so an error (a grad that is not a number, say) leaves the parameters and
+the optimizer's state, including Adam's ``t``, as they were.
+
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     sched = StepLR(opt, step_size=30, gamma=0.1)
     for epoch in range(100):
@@ -46,10 +51,25 @@ def _param_list(params: Any, who: str) -> list[Value]:
     for i, p in enumerate(ps):
         if type(p) is not Value:
             raise TypeError(f"{who}: parameter {i} must be a Value, got {type(p).__name__}")
+        if p.op:  # as torch: only leaves can be optimized
+            raise ValueError(
+                f"{who}: parameter {i} is not a leaf (it was computed by {p.op!r}); an "
+                f"optimizer can only update leaf Values, made by Value(...) or under no_grad()"
+            )
         if id(p) in seen:
             raise ValueError(f"{who}: parameter {i} appears more than once")
         seen.add(id(p))
     return ps
+
+
+def _check_floats(new: list, grads: list) -> None:
+    """Refuse an update that is not a list of floats (a grad set by hand to a non-number)."""
+    for i, d in enumerate(new):
+        if not isinstance(d, float):
+            raise TypeError(
+                f"parameter {i}'s grad must be a number, got {type(grads[i]).__name__}; "
+                f"no parameter was changed"
+            )
 
 
 class Optimizer:
@@ -94,25 +114,25 @@ class SGD(Optimizer):
         self._buf: list[float] | None = None
 
     def step(self) -> None:
-        """One update of every parameter's data."""
+        """One update of every parameter's data (all computed before any is assigned)."""
         lr, wd, mu = self._lr, self.weight_decay, self.momentum
-        if mu == 0.0:
-            if wd == 0.0:
-                for p in self.params:
-                    p.data -= lr * p.grad
+        params = self.params
+        if wd == 0.0:
+            grads = [p.grad for p in params]
+        else:
+            grads = [p.grad + wd * p.data for p in params]
+        if mu != 0.0:
+            if self._buf is None:  # first step: the buffer starts as the gradient itself
+                buf = grads
             else:
-                for p in self.params:
-                    p.data -= lr * (p.grad + wd * p.data)
-            return
-        buf = self._buf
-        if buf is None:  # first step: the buffer starts as the gradient itself
-            buf = self._buf = [p.grad + wd * p.data for p in self.params]
-            for p, b in zip(self.params, buf):
-                p.data -= lr * b
-            return
-        for i, p in enumerate(self.params):
-            b = buf[i] = mu * buf[i] + p.grad + wd * p.data
-            p.data -= lr * b
+                buf = [mu * b + g for b, g in zip(self._buf, grads)]
+            grads = buf
+        new = [p.data - lr * g for p, g in zip(params, grads)]
+        _check_floats(new, grads)
+        if mu != 0.0:
+            self._buf = buf
+        for p, d in zip(params, new):
+            p.data = d
 
 
 class Adam(Optimizer):
@@ -138,7 +158,7 @@ class Adam(Optimizer):
         for i, b in enumerate(self.betas):
             if b >= 1.0:
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {b!r}")
-        self.eps = _real(eps, 'eps')
+        self.eps = _real(eps, 'eps', 0.0, low_ok=False)  # eps = 0 divides by 0 when v is 0
         self.weight_decay = _real(weight_decay, 'weight_decay')
         n = len(self.params)
         self._m = [0.0] * n
@@ -146,19 +166,24 @@ class Adam(Optimizer):
         self.t = 0  # number of steps taken
 
     def step(self) -> None:
-        """One update of every parameter's data."""
-        self.t += 1
+        """One update of every parameter's data (all computed before any is assigned)."""
+        t = self.t + 1
         b1, b2 = self.betas
         wd, eps = self.weight_decay, self.eps
-        step_size = self._lr / (1.0 - b1**self.t)
-        bc2_sqrt = math.sqrt(1.0 - b2**self.t)
-        m, v = self._m, self._v
+        step_size = self._lr / (1.0 - b1**t)
+        bc2_sqrt = math.sqrt(1.0 - b2**t)
+        params = self.params
         sqrt = math.sqrt
-        for i, p in enumerate(self.params):
-            g = p.grad + wd * p.data if wd else p.grad
-            mi = m[i] = b1 * m[i] + (1.0 - b1) * g
-            vi = v[i] = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= step_size * mi / (sqrt(vi) / bc2_sqrt + eps)
+        grads = [p.grad + wd * p.data for p in params] if wd else [p.grad for p in params]
+        m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(self._m, grads)]
+        v = [b2 * vi + (1.0 - b2) * g * g for vi, g in zip(self._v, grads)]
+        new = [
+            p.data - step_size * mi / (sqrt(vi) / bc2_sqrt + eps) for p, mi, vi in zip(params, m, v)
+        ]
+        _check_floats(new, grads)
+        self._m, self._v, self.t = m, v, t
+        for p, d in zip(params, new):
+            p.data = d
 
 
 # -----------------------------------------------------------------------------

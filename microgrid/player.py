@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import secrets
 import xml.etree.ElementTree as ET
@@ -35,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from microgrid.draw import HIGHLIGHT, _build, _check_root, _collect, _names_of
+from microgrid.draw import _RANKDIRS, HIGHLIGHT, _build, _check_root, _collect, _names_of
 from microgrid.engine import Value
 from microgrid.labels import display_name
 from microgrid.labels import fmt as _fmt
@@ -479,6 +480,39 @@ def _check_common(names: Any, show_local_grads: Any) -> None:
         raise TypeError(f"show_local_grads must be a bool, got {show_local_grads!r}")
 
 
+# Arguments are checked at the door, before any work: a wrong type is a TypeError, a
+# value out of range a ValueError, each naming the argument.
+
+
+def _check_door(
+    who: str,
+    root: Any,
+    names: Any,
+    rankdir: Any,
+    show_local_grads: Any,
+    max_nodes: Any,
+    **paths: Any,
+) -> None:
+    _check_root(root, who)
+    _check_common(names, show_local_grads)
+    if not isinstance(rankdir, str):
+        raise TypeError(f"rankdir must be a str, got {type(rankdir).__name__}")
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
+    _check_int(max_nodes, 'max_nodes', 1)
+    for what, p in paths.items():
+        if p is not None and not isinstance(p, (str, os.PathLike)):
+            raise TypeError(f"{what} must be a str or os.PathLike, got {type(p).__name__}")
+
+
+def _check_int(value: Any, what: str, low: int, high: int | None = None, unit: str = '') -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{what} must be an int{unit}, got {type(value).__name__}: {value!r:.40}")
+    if value < low or (high is not None and value > high):
+        limits = f">= {low}" if high is None else f"in {low}..{high}"
+        raise ValueError(f"{what} must be an int {limits}{unit}, got {value!r}")
+
+
 def backprop_player(
     root: Value,
     path: str | Path | None = None,
@@ -496,8 +530,8 @@ def backprop_player(
     ``interval`` ms), a slider, the arrow keys and space. Written to ``path`` if given.
     The grads of the graph are left as they were.
     """
-    if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-        raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
+    _check_door('the backprop player', root, names, rankdir, show_local_grads, max_nodes, path=path)
+    _check_int(interval, 'interval', 1, unit=' (milliseconds)')
     scene = _scene(root, names, rankdir, show_local_grads, max_nodes, caption_in_svg=False)
     root_name = _names_of(names).get(root) or name_of(root)
     title = f'Backpropagation through {root_name}, one chain-rule step at a time'
@@ -554,6 +588,11 @@ def backprop_frames(
     PNG frames are painted with Pillow from the same SVG, ``scale`` pixels per point.
     Returns the paths in order. The grads of the graph are left as they were.
     """
+    _check_door('backprop_frames', root, names, rankdir, show_local_grads, max_nodes, folder=folder)
+    if folder is None:
+        raise TypeError("folder must be a str or os.PathLike, got None")
+    if not isinstance(format, str):
+        raise TypeError(f"format must be a str, 'svg' or 'png', got {type(format).__name__}")
     if format not in _FORMATS:
         raise ValueError(f"format must be 'svg' or 'png', got {format!r}")
     _check_scale(scale)
@@ -590,8 +629,13 @@ def backprop_gif(
     The last frame stays ``last_duration`` ms; ``loop=0`` repeats forever.
     The grads of the graph are left as they were.
     """
-    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 1:
-        raise ValueError(f"duration must be a positive int (milliseconds), got {duration!r}")
+    _check_door('backprop_gif', root, names, rankdir, show_local_grads, max_nodes, path=path)
+    if path is None:
+        raise TypeError("path must be a str or os.PathLike, got None")
+    _check_int(duration, 'duration', 1, unit=' (milliseconds)')
+    if last_duration is not None:
+        _check_int(last_duration, 'last_duration', 1, unit=' (milliseconds) or None')
+    _check_int(loop, 'loop', 0, 65535, unit=' (0 repeats forever)')  # GIF: a 16-bit count
     _check_scale(scale)
     images = [
         _rasterize(scene.svg, scale).convert('P', palette=1, colors=255)  # 1 = ADAPTIVE
@@ -609,5 +653,7 @@ def backprop_gif(
 
 
 def _check_scale(scale: Any) -> None:
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 10:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f"scale must be a number in (0, 10], got {type(scale).__name__}")
+    if not 0 < scale <= 10:
         raise ValueError(f"scale must be a number in (0, 10], got {scale!r}")

@@ -107,7 +107,51 @@ def _checked_data(X: Any, y: Any) -> tuple[list, list]:
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     if not len(X):
         raise ValueError("X is empty: there is nothing to train on")
-    return list(X), list(y)
+    X, y = list(X), list(y)
+    _check_finite(X, 'X', 'inputs')
+    _check_finite(y, 'y', 'labels')
+    return X, y
+
+
+def _check_finite(rows: list, name: str, what: str) -> None:
+    """Refuse a NaN or infinite number in rows, naming its row (and column)."""
+    for i, row in enumerate(rows):
+        if isinstance(row, (Real, Value)):
+            cells: Any = ((None, row),)
+        elif isinstance(row, (str, bytes)) or not hasattr(row, '__iter__'):
+            continue  # not numbers: the model or the loss will say what is wrong
+        else:
+            cells = enumerate(row)
+        for j, v in cells:
+            x = v.data if type(v) is Value else v
+            if isinstance(x, Real) and not isinstance(x, bool) and not math.isfinite(x):
+                where = f"{name}[{i}]" if j is None else f"{name}[{i}][{j}]"
+                col = '' if j is None else f", column {j}"
+                raise ValueError(f"{where} is {x!r} (row {i}{col}): {what} must be finite numbers")
+
+
+def _param_name(model: Any, i: int) -> str:
+    """'3 (layers.0.neurons.1.w.0)' when the model names its parameters, else '3'."""
+    try:
+        return f"{i} ({model.named_parameters()[i][0]})"
+    except Exception:  # a model without named_parameters(): the index says enough
+        return str(i)
+
+
+def _restore(params: list[Value], data: list[float]) -> None:
+    for p, d in zip(params, data):
+        p.data = d
+
+
+def _blow_up(what: str, epoch: int, batch: int, optimizer: Optimizer, history: dict) -> Exception:
+    err = FloatingPointError(
+        f"fit: {what} at epoch {epoch}, batch {batch} (both counting from 0), "
+        f"with learning rate {optimizer.lr:g}. The model keeps the parameters at which "
+        f"the loss was last finite. Try a lower learning rate, or train inside "
+        f"microgrid.detect_anomaly() to find the op that made the first NaN or inf."
+    )
+    err.history = history  # type: ignore[attr-defined]
+    return err
 
 
 def _warn_if_dead(model: Any, X: list) -> bool:
@@ -161,6 +205,14 @@ def fit(
     of the forward passes, made before each update ('accuracy' is there for
     hinge, bce and cross_entropy). ``callback(epoch, history)`` runs after each
     epoch, epoch counting from 0. ``progress`` shows a tqdm bar.
+
+    A NaN or infinite number in X or y is a ValueError naming its row and column,
+    before any training. The optimizer must hold some of the model's parameters. If
+    the loss or a parameter becomes NaN or infinite during training, fit() stops
+    with a FloatingPointError naming the epoch, the batch and the learning rate;
+    the model is left with the parameters at which the loss was last finite (the
+    optimizer's own state, such as Adam's moments, is not rewound). The error's
+    ``history`` attribute holds the history of the finished epochs.
     """
     kind = _loss_kind(loss)
     X, y = _checked_data(X, y)
@@ -180,6 +232,11 @@ def fit(
         optimizer = Adam(params, lr=0.01)
     elif not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a microgrid optimizer, got {type(optimizer).__name__}")
+    elif not {id(p) for p in params}.intersection(map(id, optimizer.params)):
+        raise ValueError(
+            f"the optimizer holds none of the model's {len(params)} parameters, so fit() "
+            f"would train nothing; build it from this model, e.g. Adam(model.parameters())"
+        )
     if scheduler is not None:
         if not isinstance(scheduler, LRScheduler):
             raise TypeError(
@@ -209,19 +266,34 @@ def fit(
         from tqdm.auto import tqdm
 
         bar = epoch_range = tqdm(epoch_range, desc='fit', unit='epoch')
+    # The parameters at which the loss was last finite: put back if training blows up.
+    last_good: list[float] = [p.data for p in params]
     try:
         for epoch in epoch_range:
             total, correct = 0.0, 0
-            for Xb, yb in batches(X, labels, size, shuffle=size < len(X), seed=rng):
+            batch_iter = batches(X, labels, size, shuffle=size < len(X), seed=rng)
+            for batch, (Xb, yb) in enumerate(batch_iter):
+                current = [p.data for p in params]
                 outputs = [model(x) for x in Xb]
                 batch_loss = loss_fn(outputs, yb)
                 if type(batch_loss) is not Value:
                     raise TypeError(f"the loss returned {type(batch_loss).__name__}, not a Value")
                 if l2:
                     batch_loss = batch_loss + l2 * losses.l2(params)
+                if not math.isfinite(batch_loss.data):
+                    _restore(params, last_good)
+                    raise _blow_up(
+                        f"the loss became {batch_loss.data}", epoch, batch, optimizer, history
+                    )
+                last_good = current
                 optimizer.zero_grad()
                 batch_loss.backward()
                 optimizer.step()
+                bad = next((n for n, p in enumerate(params) if not math.isfinite(p.data)), None)
+                if bad is not None:
+                    what = f"parameter {_param_name(model, bad)} became {params[bad].data}"
+                    _restore(params, last_good)
+                    raise _blow_up(what, epoch, batch, optimizer, history)
                 total += batch_loss.data * len(Xb)
                 if kind in _CLASSIFIERS:
                     correct += _correct(outputs, yb, kind)

@@ -378,9 +378,14 @@ def chain(op: str, n: int) -> str:
 
 
 def test_depth_limit_exactly():
-    assert evaluate(chain('+', MAX_DEPTH), {'x': 1.0}).data == MAX_DEPTH
-    with pytest.raises(ExprError, match='nested too deeply'):
-        evaluate(chain('+', MAX_DEPTH + 1), {'x': 1.0})
+    # unary minus nests: x is at level MAX_DEPTH under MAX_DEPTH - 1 minus signs
+    assert evaluate('-' * (MAX_DEPTH - 1) + 'x', {'x': 1.0}).data == -1.0
+    with pytest.raises(
+        ExprError, match=f'nested too deeply: more than {MAX_DEPTH} levels \\(the limit MAX_DEPTH'
+    ):
+        evaluate('-' * MAX_DEPTH + 'x', {'x': 1.0})
+    # a flat chain of one precedence is one level, however long (issue 13)
+    assert evaluate(chain('+', MAX_DEPTH + 1), {'x': 1.0}).data == MAX_DEPTH + 1
 
 
 def test_node_limit_exactly():

@@ -42,7 +42,7 @@ def test_without_anywidget_the_error_says_what_to_install():
         'try:\n    import microgrid.live\nexcept ImportError as e:\n    print(e)'
     )
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
-    assert "pip install 'microgrid[live]'" in out.stdout
+    assert "pip install 'microgrid-autodiff[live]'" in out.stdout
 
 
 def test_the_scripts_and_styles_ship_in_the_package_and_fetch_nothing():

@@ -419,3 +419,30 @@ def test_importing_nn_does_not_import_torch_or_numpy():
     code = 'import sys, microgrid.nn; print(sorted({"torch", "numpy"} & set(sys.modules)))'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == '[]'
+
+
+def test_save_and_load_keep_the_output_activation(tmp_path) -> None:
+    model = nn.MLP(3, [4, 4, 1], activation='tanh', output_activation='tanh', seed=3)
+    path = tmp_path / 'm.json'
+    nn.save(model, path)
+    back = nn.load(path)
+    assert back.output_activation == 'tanh'
+    x = [0.5, -1.0, 2.0]
+    assert back(x).data == model(x).data
+    assert -1.0 < back([50.0, 50.0, 50.0]).data < 1.0  # a tanh output, not a linear one
+
+
+def test_load_reads_files_without_an_output_activation_as_linear(tmp_path) -> None:
+    import json
+
+    model = nn.MLP(2, [3, 1], seed=1)
+    path = tmp_path / 'm.json'
+    nn.save(model, path)
+    doc = json.loads(path.read_text())
+    del doc['output_activation']
+    path.write_text(json.dumps(doc))
+    assert nn.load(path).output_activation == 'linear'
+    doc['output_activation'] = 'swish'
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="'output_activation' must be one of"):
+        nn.load(path)

@@ -6,7 +6,7 @@
 
 They are anywidgets (JupyterLab, Notebook 7, VS Code, Colab); their JavaScript and CSS
 ship in this folder and fetch nothing from a network. Install with
-``pip install 'microgrid[live]'``. ``import microgrid`` never imports this package.
+``pip install 'microgrid-autodiff[live]'``. ``import microgrid`` never imports this package.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ try:
     import anywidget  # noqa: F401
 except ImportError as e:  # pragma: no cover - the live extra is missing
     raise ImportError(
-        "microgrid.live needs anywidget; install it with: pip install 'microgrid[live]'"
+        "microgrid.live needs anywidget; install it with: pip install 'microgrid-autodiff[live]'"
     ) from e
 
 from microgrid.live.explorer import Explorer

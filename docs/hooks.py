@@ -1,0 +1,406 @@
+"""MkDocs hooks: the parts of the site that are made from the project at build time.
+
+- **API pages**, one per module of ``API_MODULES`` that exists in the package, each a
+  mkdocstrings ``::: microgrid.<module>`` block (the docstrings are the only copy). A new
+  public module is one new line in ``API_MODULES``; tests/test_docs.py fails until it is there.
+- **The course**: every lesson in ``notebooks/``, rendered by mkdocs-jupyter (not executed
+  again) from the executed copy in ``build/executed/<stem>.ipynb`` that the course test
+  writes. A copy that is missing or older than its notebook is executed here, once.
+- **Code that runs**: a fenced block opened with ```` ```python run ```` is executed when the
+  page is built (one namespace per page), and the page shows the code, what it printed, and
+  every picture it passed to ``show(...)``: so each picture is made by the build from the code
+  beside it. ```` ```python run needs=Value._prev,nn.MLP ```` runs only once those names exist
+  in microgrid (for pages written ahead of a feature); otherwise it is shown with a note.
+- **Benchmarks** and **Changelog**: BENCHMARKS.md and CHANGELOG.md, rendered as they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import inspect
+import io
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / 'microgrid'
+NOTEBOOKS = ROOT / 'notebooks'
+EXECUTED = ROOT / 'build' / 'executed'
+log = logging.getLogger('mkdocs.hooks.microgrid')
+
+# The API reference, in reading order: (title, module). One line per module; a module that
+# does not exist (yet) is left out of the site. tests/test_docs.py fails when a public module
+# of the package is missing here.
+API_MODULES = [
+    ('Engine', 'microgrid.engine'),
+    ('Switches (no_grad, detect_anomaly)', 'microgrid.switches'),
+    ('Names', 'microgrid.names'),
+    ('Labels and numbers', 'microgrid.labels'),
+    ('Steps', 'microgrid.steps'),
+    ('Anomaly checks', 'microgrid.anomaly'),
+    ('Tracing', 'microgrid.tracing'),
+    ('Higher order', 'microgrid.higher'),
+    ('nn', 'microgrid.nn'),
+    ('Saving and loading', 'microgrid.saving'),
+    ('Losses', 'microgrid.losses'),
+    ('Optimizers', 'microgrid.optim'),
+    ('Data', 'microgrid.data'),
+    ('Training', 'microgrid.training'),
+    ('Explain', 'microgrid.explain'),
+    ('Draw', 'microgrid.draw'),
+    ('Player', 'microgrid.player'),
+    ('Raster (SVG to PNG)', 'microgrid.raster'),
+    ('Plot', 'microgrid.plot'),
+    ('Live widgets', 'microgrid.live'),
+    ('Compile', 'microgrid.compile'),
+    ('Compile guards', 'microgrid.guards'),
+    ('Gradcheck', 'microgrid.gradcheck'),
+    ('Check your engine', 'microgrid.engine_check'),
+    ('Course helpers', 'microgrid.course'),
+    ('Expressions', 'microgrid.expr'),
+    ('Command line', 'microgrid.cli'),
+    ('Demo', 'microgrid.demo'),
+]
+
+
+def module_exists(module: str) -> bool:
+    """Whether ``microgrid.x`` (or ``microgrid.x.y``) is in the source tree."""
+    path = ROOT.joinpath(*module.split('.'))
+    return path.with_suffix('.py').is_file() or (path / '__init__.py').is_file()
+
+
+def api_modules() -> list[tuple[str, str]]:
+    """The (title, module) pairs of API_MODULES that exist."""
+    return [(title, m) for title, m in API_MODULES if module_exists(m)]
+
+
+def api_page_uri(module: str) -> str:
+    return f"api/{module.removeprefix('microgrid.').replace('.', '_')}.md"
+
+
+def api_page(title: str, module: str) -> str:
+    """The markdown of one API page: the module's docstring and its public names."""
+    return (
+        f'# {title}\n\n'
+        f'::: {module}\n'
+        '    options:\n'
+        '      show_root_heading: false\n'
+        '      show_root_toc_entry: false\n'
+        '      heading_level: 2\n'
+    )
+
+
+def _first_line(obj: Any) -> str:
+    doc = inspect.getdoc(obj) or ''
+    return doc.strip().split('\n\n', 1)[0].replace('\n', ' ')
+
+
+def api_index() -> str:
+    """The API's front page: every name of ``microgrid.__all__``, linked to its entry."""
+    import microgrid
+
+    rows = []
+    for name in microgrid.__all__:
+        obj = getattr(microgrid, name)
+        if inspect.ismodule(obj):
+            target = f'[`microgrid.{name}`]({api_page_uri(obj.__name__)[4:]})'
+            what = _first_line(obj)
+        else:
+            qual = f'{obj.__module__}.{obj.__qualname__}'
+            target = f'[`{name}`][{qual}]'
+            what = _first_line(obj)
+        what = what.replace('|', r'\|')
+        rows.append(f'| {target} | {what} |')
+    modules = '\n'.join(f'- [{title}]({api_page_uri(m)[4:]}): `{m}`' for title, m in api_modules())
+    return (
+        '# API reference\n\n'
+        'Generated from the docstrings. `import microgrid` gives these names; heavy modules '
+        '(numpy, matplotlib, graphviz) load on first use.\n\n'
+        '| name | what it is |\n|---|---|\n' + '\n'.join(rows) + '\n\n'
+        '## By module\n\n' + modules + '\n'
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The course
+# ---------------------------------------------------------------------------------------
+
+
+def lessons() -> list[Path]:
+    return sorted(NOTEBOOKS.glob('[0-9][0-9]_*.ipynb'))
+
+
+def lesson_title(path: Path) -> str:
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    for cell in nb.get('cells', []):
+        if cell.get('cell_type') == 'markdown':
+            text = ''.join(cell.get('source', ''))
+            found = re.search(r'^#\s+(.+)$', text, flags=re.M)
+            if found:
+                return found.group(1).strip()
+    return path.stem.replace('_', ' ')
+
+
+WIDGET_NOTE = (
+    '<div class="admonition note"><p class="admonition-title">Live widget</p><p>In Jupyter a '
+    'live widget from <code>microgrid.live</code> appears here; it needs a running kernel, so '
+    'this page cannot show it. See the <a href="../instruments.html#live-widgets">screenshots '
+    'of the live widgets</a>.</p></div>'
+)
+
+
+def staged_notebook(path: Path) -> str:
+    """An executed lesson as the site shows it: GIFs (which nbconvert's templates skip)
+    become HTML images, so an animation shows on the page as it does in Jupyter; live
+    widgets become a note."""
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    # A live widget needs a kernel: the page says so (and where its screenshots are) instead
+    # of loading a widget manager from a CDN that could only show it frozen.
+    nb.get('metadata', {}).pop('widgets', None)
+    for cell in nb.get('cells', []):
+        for out in cell.get('outputs', []):
+            data = out.get('data', {})
+            if 'application/vnd.jupyter.widget-view+json' in data:
+                out['data'] = {'text/html': WIDGET_NOTE, 'text/plain': data.get('text/plain', '')}
+                continue
+            if 'image/gif' in data and 'text/html' not in data:
+                gif = ''.join(data.pop('image/gif')).replace('\n', '')
+                data['text/html'] = f'<img alt="animation" src="data:image/gif;base64,{gif}">'
+    return json.dumps(nb)
+
+
+def execute_missing_lessons() -> list[Path]:
+    """Execute every lesson whose build/executed copy is missing or older than it."""
+    stale = [
+        nb for nb in lessons()
+        if not (EXECUTED / nb.name).exists()
+        or (EXECUTED / nb.name).stat().st_mtime < nb.stat().st_mtime
+    ]  # fmt: skip
+    if not stale:
+        return []
+    import nbformat
+    from nbclient import NotebookClient
+
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    env = os.environ.copy()
+    for nb_path in stale:
+        start = time.perf_counter()
+        nb = nbformat.read(nb_path, as_version=4)
+        os.environ['MPLBACKEND'] = 'module://matplotlib_inline.backend_inline'
+        try:
+            NotebookClient(
+                nb,
+                timeout=300,
+                kernel_name='python3',
+                resources={'metadata': {'path': str(NOTEBOOKS)}},
+            ).execute()
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+        tmp = EXECUTED / f'.{nb_path.name}.tmp'
+        nbformat.write(nb, tmp)
+        tmp.replace(EXECUTED / nb_path.name)
+        log.info('executed %s in %.1f s', nb_path.name, time.perf_counter() - start)
+    return stale
+
+
+# ---------------------------------------------------------------------------------------
+# Hooks
+# ---------------------------------------------------------------------------------------
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    execute_missing_lessons()
+    nav = []
+    for entry in config.nav or []:
+        if entry == {'The course': 'course/index.md'}:
+            pages = [{'The course': 'course/index.md'}]
+            pages += [{lesson_title(nb): f'course/{nb.name}'} for nb in lessons()]
+            entry = {'The course': pages}
+        elif entry == {'API reference': 'api/index.md'}:
+            pages = [{'Overview': 'api/index.md'}]
+            pages += [{title: api_page_uri(m)} for title, m in api_modules()]
+            entry = {'API reference': pages}
+        nav.append(entry)
+    config.nav = nav
+    return config
+
+
+@event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    # mkdocs-jupyter needs a real file under a src_dir (it cannot read a generated File),
+    # so the executed lessons are staged as build/docs/course/<stem>.ipynb.
+    staging = ROOT / 'build' / 'docs'
+    (staging / 'course').mkdir(parents=True, exist_ok=True)
+    for nb in lessons():
+        (staging / 'course' / nb.name).write_text(staged_notebook(EXECUTED / nb.name))
+        files.append(File(f'course/{nb.name}', str(staging), config.site_dir, False))
+    for title, module in api_modules():
+        files.append(File.generated(config, api_page_uri(module), content=api_page(title, module)))
+    files.append(File.generated(config, 'api/index.md', content=api_index()))
+    for name, uri in (('BENCHMARKS.md', 'benchmarks.md'), ('CHANGELOG.md', 'changelog.md')):
+        files.append(File.generated(config, uri, content=(ROOT / name).read_text()))
+    return files
+
+
+LIVE_SHOTS = [
+    ('Stepper', 'live-stepper.png', 'microgrid.live.Stepper(L): next, prev, play and the keys walk '
+     'through backward with the chain-rule line in large type.'),
+    ('Explorer', 'live-explorer.png', 'microgrid.live.Explorer(fn, a=..., b=...): move a leaf and '
+     'every data and grad updates; the change of the output sits beside grad * nudge.'),
+    ('Playground', 'live-playground.png', 'microgrid.live.Playground(): choose data, layers and '
+     'optimizer; the boundary, the neurons and the curves update while it trains.'),
+]  # fmt: skip
+
+
+def live_screenshots() -> str:
+    """The live widgets' screenshots (taken in JupyterLab by the widgets' browser test)."""
+    if not module_exists('microgrid.live'):
+        return (
+            '!!! note "Coming with microgrid.live"\n    The live widgets (a stepper, an '
+            'explorer and a playground that update as you click) are not in this version.\n'
+        )
+    parts = []
+    for title, name, text in LIVE_SHOTS:
+        parts.append(f'### {title}\n\n![{title}](assets/{name})\n\n{text}\n')
+    return '\n'.join(parts)
+
+
+# --- code that runs -----------------------------------------------------------------------
+
+_RUN = re.compile(r'^```python run(?P<opts>[^\n]*)\n(?P<code>.*?)^```[ \t]*$', flags=re.M | re.S)
+_outputs: dict[str, str] = {}
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f'data:{mime};base64,{base64.b64encode(data).decode()}'
+
+
+def _render(obj: Any, caption: str | None) -> str:
+    """HTML for one picture passed to show()."""
+    if hasattr(obj, 'savefig'):  # a matplotlib figure
+        buf = io.BytesIO()
+        obj.savefig(buf, format='png', dpi=96, bbox_inches='tight')
+        uri = _data_uri(buf.getvalue(), 'image/png')
+        inner = f'<img alt="{html.escape(caption or "figure")}" src="{uri}">'
+    elif isinstance(obj, (str, Path)) and Path(obj).suffix.lower() in ('.gif', '.png'):
+        mime = 'image/gif' if Path(obj).suffix.lower() == '.gif' else 'image/png'
+        uri = _data_uri(Path(obj).read_bytes(), mime)
+        inner = f'<img alt="{html.escape(caption or Path(obj).name)}" src="{uri}">'
+    elif hasattr(obj, '_repr_html_') and not hasattr(obj, 'pipe'):  # the player
+        inner = obj._repr_html_()
+    elif hasattr(obj, 'pipe') and hasattr(obj, 'source'):  # a graphviz graph
+        from microgrid.draw import render_source
+
+        inner = render_source(obj.source, 'svg').decode('utf-8')
+        inner = inner[inner.index('<svg') :]
+    elif hasattr(obj, '_repr_svg_'):
+        inner = obj._repr_svg_()
+        inner = inner[inner.index('<svg') :]
+    else:
+        raise TypeError(f'show() cannot display {type(obj).__name__}')
+    cap = f'<figcaption>{html.escape(caption)}</figcaption>' if caption else ''
+    return f'<figure class="mg-figure">{inner}{cap}</figure>'
+
+
+@contextlib.contextmanager
+def _chdir(path: str) -> Any:
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def _missing(needs: list[str]) -> list[str]:
+    import microgrid
+
+    missing = []
+    for need in needs:  # 'Value._prev', or 'nn.MLP(output_activation)' for a keyword
+        dotted, _, keyword = need.rstrip(')').partition('(')
+        obj: Any = microgrid
+        try:
+            for part in dotted.split('.'):
+                obj = getattr(obj, part)
+        except AttributeError:
+            missing.append(need)
+            continue
+        if keyword and keyword not in inspect.signature(obj).parameters:
+            missing.append(need)
+    return missing
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if '<!-- lessons -->' in markdown:
+        listing = '\n'.join(f'1. [{lesson_title(nb)}]({nb.name})' for nb in lessons())
+        markdown = markdown.replace('<!-- lessons -->', listing)
+    if '<!-- live-screenshots -->' in markdown:
+        markdown = markdown.replace('<!-- live-screenshots -->', live_screenshots())
+    if '```python run' not in markdown:
+        return markdown
+    namespace: dict[str, Any] = {'__name__': f'docs_{page.file.name}'}
+    where = page.file.src_uri
+
+    def replace(match: re.Match) -> str:
+        code = match.group('code')
+        opts = dict(re.findall(r'(\w+)=(\S+)', match.group('opts')))
+        shown = f'```python\n{code}```\n'
+        missing = _missing(opts['needs'].split(',')) if 'needs' in opts else []
+        if missing:
+            log.info('%s: not running a block that needs %s', where, ', '.join(missing))
+            return shown + (
+                '\n!!! note "Not run in this build"\n    This needs '
+                + ', '.join(f'`microgrid.{m}`' for m in missing)
+                + ', which this version of microgrid does not have yet.\n'
+            )
+        pictures: list[str] = []
+        namespace['show'] = lambda obj, caption=None: pictures.append(_render(obj, caption))
+        out = io.StringIO()
+        with tempfile.TemporaryDirectory() as tmp, _chdir(tmp):
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                    exec(compile(code, f'{where} (python run block)', 'exec'), namespace)
+            except Exception as e:
+                detail = ''.join(traceback.format_exception(e)[-6:])
+                raise RuntimeError(f'a python run block in {where} failed:\n{detail}') from e
+        text = out.getvalue()
+        result = shown
+        if text.strip():
+            result += f'\n```text\n{text.rstrip()}\n```\n'
+        for picture in pictures:
+            key = f'MGOUT{len(_outputs)}X'
+            _outputs[key] = picture
+            result += f'\n{key}\n'
+        return result
+
+    import matplotlib
+
+    matplotlib.use('Agg')
+    return _RUN.sub(replace, markdown)
+
+
+def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    for key in re.findall(r'<p>(MGOUT\d+X)</p>', html_text):
+        html_text = html_text.replace(f'<p>{key}</p>', _outputs.pop(key))
+    if page.file.src_uri.startswith('course/'):
+        # a lesson's link to another lesson goes to that lesson's page
+        html_text = re.sub(r'href="(\d\d_[\w-]+)\.ipynb"', r'href="\1.html"', html_text)
+    return html_text
