@@ -48,10 +48,11 @@ $(VENV)/.course-installed: pyproject.toml | $(BIN)/python
 course: $(VENV)/.course-installed
 	env -u MPLBACKEND $(BIN)/jupyter lab notebooks
 
-# Every lesson executed, as static HTML with embedded pictures, in site/course/.
-# Reuses build/executed/ (written by the course test) when it is newer than the lesson.
-course-html: $(VENV)/.course-installed
-	env -u MPLBACKEND $(BIN)/python -m microgrid.course html notebooks site/course
+# Every lesson executed, as static HTML with its pictures embedded, in site/course/: the
+# course part of the docs site, one generator for those pages. It reuses build/executed/
+# (written by the course test) when newer than the lesson. Without MkDocs, the same pages
+# come from: python -m microgrid.course html notebooks <folder>
+course-html: docs
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -4,8 +4,9 @@
 got .... Hint: ...``, and returns True or False. It never raises, so a wrong or unfinished
 answer never stops a notebook.
 
-``python -m microgrid.course html [notebooks] [out]`` (``make course-html``) writes every
-lesson, executed, as one HTML page with its pictures embedded.
+``python -m microgrid.course html [notebooks] [out]`` writes every lesson, executed, as one
+HTML page with its pictures embedded (``make course-html`` gives the same lessons inside
+the docs site, in site/course/; this needs no MkDocs).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def _executed(lesson: Path, executed: Path) -> Any:
 
 def build_html(
     notebooks: str | Path = 'notebooks',
-    out: str | Path = 'site/course',
+    out: str | Path = 'build/course-html',
     executed: str | Path = 'build/executed',
 ) -> list[Path]:
     """Write each lesson of ``notebooks``, executed, as ``out/<lesson>.html``, and an index.
