@@ -21,8 +21,11 @@ from microgrid.data import _rng  # a private random.Random for an int seed
 from microgrid.engine import Value, dot
 
 ACTIVATIONS = ('relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear')
+"""The activations a Neuron, Layer or MLP accepts ('linear' is none)."""
 INITS = ('he', 'xavier', 'uniform')
-LEAKY_SLOPE = 0.01  # as torch.nn.LeakyReLU's default negative_slope
+"""Weight initialisations: He (relu), Xavier (tanh, sigmoid), micrograd's uniform(-1, 1)."""
+LEAKY_SLOPE = 0.01
+"""leaky_relu's slope below 0, as torch.nn.LeakyReLU's default negative_slope."""
 
 # Value method applied after the weighted sum (None: linear, the sum itself).
 _ACTIVATION_FN = {
