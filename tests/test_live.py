@@ -47,12 +47,16 @@ def test_without_anywidget_the_error_says_what_to_install():
 
 def test_the_scripts_and_styles_ship_in_the_package_and_fetch_nothing():
     folder = ROOT / 'microgrid' / 'live'
-    for name in ('stepper.js', 'explorer.js', 'playground.js', 'live.css'):
+    for name in ('common.js', 'stepper.js', 'explorer.js', 'playground.js', 'live.css'):
         text = (folder / name).read_text()
         assert not re.search(r'https?://|@import|\bfetch\(|import\s*\(', text), name
+    common = (folder / 'common.js').read_text()
     for cls, name in ((Stepper, 'stepper.js'), (Explorer, 'explorer.js'),
                       (Playground, 'playground.js')):  # fmt: skip
-        assert str(cls._esm) == (folder / name).read_text()
+        # each widget's module is the shared helpers, then its own script
+        assert str(cls._esm) == common + '\n' + (folder / name).read_text()
+        esm = str(cls._esm)
+        assert 'function safeWidget(' in esm and 'export default safeWidget(' in esm
         assert str(cls._css) == (folder / 'live.css').read_text()
 
 

@@ -12,13 +12,10 @@ import random
 import warnings
 
 import pytest
+from test_lecture import XS, YS, neuron, train  # the lecture's data, neuron and loop
 
 from microgrid import Value, explain, fit, nn, optim
 from microgrid.labels import display_name, fmt, step_text
-
-XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
-YS = [1.0, -1.0, -1.0, 1.0]
-
 
 # -- nn: micrograd's keyword, the all-tanh MLP, seeds -------------------------------------
 
@@ -72,16 +69,9 @@ def test_seed_none_draws_from_the_global_random_module():
 
 
 def lecture_loop(model, steps=20, lr=0.05):
-    """The lecture's training loop, written as it is there: sum of squares, plain update."""
-    for _ in range(steps):
-        ypred = [model(x) for x in XS]
-        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(YS, ypred))
-        for p in model.parameters():
-            p.grad = 0.0
-        loss.backward()
-        for p in model.parameters():
-            p.data += -lr * p.grad
-    return loss.data
+    """The lecture's training loop (test_lecture.train): the loss after the last step."""
+    history, _ = train(model, steps, lr)
+    return history[-1]
 
 
 def test_the_lectures_tanh_network_learns_for_most_seeds():
@@ -171,20 +161,9 @@ def test_fit_is_silent_on_a_healthy_network():
 
 
 def lecture_neuron():
-    x1, x2 = Value(2.0, label='x1'), Value(0.0, label='x2')
-    w1, w2 = Value(-3.0, label='w1'), Value(1.0, label='w2')
-    b = Value(6.8813735870195432, label='b')
-    x1w1 = x1 * w1
-    x1w1.label = 'x1*w1'
-    x2w2 = x2 * w2
-    x2w2.label = 'x2*w2'
-    x1w1x2w2 = x1w1 + x2w2
-    x1w1x2w2.label = 'x1*w1 + x2*w2'
-    n = x1w1x2w2 + b
-    n.label = 'n'
-    o = n.tanh()
-    o.label = 'o'
-    return x1, x2, w1, w2, b, x1w1, x2w2, x1w1x2w2, n, o
+    """The lecture's labelled neuron (test_lecture.neuron), as a tuple."""
+    v = neuron()
+    return tuple(v[k] for k in ('x1', 'x2', 'w1', 'w2', 'b', 'x1w1', 'x2w2', 's', 'n', 'o'))
 
 
 def test_step_lines_wrap_composite_labels_character_for_character():

@@ -1,4 +1,5 @@
-"""What the live widgets share: the stylesheet, the error line and a random id prefix."""
+"""What the live widgets share: the stylesheet, the scripts' common part, the error line and
+a random id prefix."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ class LiveWidget(anywidget.AnyWidget):
 
     _css = HERE / 'live.css'
     error = traitlets.Unicode('').tag(sync=True)
+
+
+def script(name: str) -> str:
+    """A widget's JavaScript module: common.js (shared helpers), then the widget's own file."""
+    return (
+        (HERE / 'common.js').read_text(encoding='utf-8')
+        + '\n'
+        + (HERE / name).read_text(encoding='utf-8')
+    )
 
 
 def prefix() -> str:

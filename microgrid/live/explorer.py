@@ -19,7 +19,7 @@ import traitlets
 
 from microgrid.draw import _build, _collect
 from microgrid.engine import Value
-from microgrid.live._base import HERE, LiveWidget, prefix
+from microgrid.live._base import LiveWidget, prefix, script
 
 __all__ = ['Explorer']
 
@@ -53,7 +53,7 @@ class Explorer(LiveWidget):
     from: it moves to the current point when you move a different leaf, or on ``pin()``.
     """
 
-    _esm = HERE / 'explorer.js'
+    _esm = script('explorer.js')
 
     svg = traitlets.Unicode('').tag(sync=True)
     prefix = traitlets.Unicode('').tag(sync=True)

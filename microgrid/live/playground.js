@@ -1,19 +1,7 @@
 // microgrid.live.Playground: the kernel trains; this draws what it sends.
 // Pictures arrive as bytes (one per grid cell) and are painted on canvases here.
-// Everything here is local: no network, no libraries.
-
-function h(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function showError(el, err) {
-  const box = el.querySelector('.mg-error') || el.appendChild(h('div', 'mg-live mg-error'));
-  box.textContent = 'microgrid widget error: ' + (err && err.message ? err.message : String(err));
-  box.style.display = 'block';
-}
+// Everything here is local: no network, no libraries. common.js is put before this
+// file when the widget is made (see _base.py): h(), showError(), safeWidget().
 
 const ORANGE = [245, 147, 34], BLUE = [8, 119, 189], WHITE = [255, 255, 255];
 
@@ -252,14 +240,4 @@ function build({ model, el }) {
   };
 }
 
-export default {
-  render({ model, el }) {
-    try {
-      return build({ model, el });
-    } catch (err) {
-      el.textContent = '';  // no half-built widget: the error, as text
-      showError(el, err);
-      return undefined;
-    }
-  },
-};
+export default safeWidget(build);

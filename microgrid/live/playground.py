@@ -25,7 +25,7 @@ import traitlets
 
 from microgrid import data as datasets
 from microgrid import losses
-from microgrid.live._base import HERE, LiveWidget
+from microgrid.live._base import LiveWidget, script
 from microgrid.nn import ACTIVATIONS, MLP
 from microgrid.optim import SGD, Adam, Optimizer
 
@@ -119,7 +119,7 @@ class Playground(LiveWidget):
     hidden, activation) starts over; lr, batch_size, l2 and optimizer change live.
     """
 
-    _esm = HERE / 'playground.js'
+    _esm = script('playground.js')
 
     dataset = traitlets.Unicode('moons').tag(sync=True)
     noise = traitlets.Float(0.1).tag(sync=True)

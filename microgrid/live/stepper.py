@@ -15,7 +15,7 @@ import traitlets
 
 from microgrid.draw import HIGHLIGHT, LEAF_FILL, _names_of
 from microgrid.engine import Value
-from microgrid.live._base import HERE, LiveWidget, prefix
+from microgrid.live._base import LiveWidget, prefix, script
 from microgrid.names import name_of
 from microgrid.player import DONE_FILL, PARTIAL_FILL, UNKNOWN, _check_common, _Scene
 
@@ -30,7 +30,7 @@ class Stepper(LiveWidget):
     line. The grads of the graph are left as they were.
     """
 
-    _esm = HERE / 'stepper.js'
+    _esm = script('stepper.js')
 
     svg = traitlets.Unicode('').tag(sync=True)
     frames: traitlets.List[list] = traitlets.List().tag(sync=True)
