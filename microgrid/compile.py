@@ -69,6 +69,7 @@ from typing import Any
 from microgrid import engine, names, switches, tracing
 from microgrid.engine import Value
 from microgrid.guards import Guards, guards_for
+from microgrid.labels import fmt as _fmt
 
 np: Any = None  # numpy, imported on first use (it is heavy for `import microgrid`)
 
@@ -138,7 +139,7 @@ class CompiledFunction:
                 "a compiled function takes its arguments by position only, "
                 f"got keyword(s) {', '.join(sorted(kwargs))}"
             )
-        if switches.is_anomaly_enabled() or tracing.is_tracing():
+        if engine._hooks and (switches.is_anomaly_enabled() or tracing.is_tracing()):
             # eager: detect_anomaly finds each anomaly at its source, and an enclosing
             # compile's trace records the ops
             return self.fn(*args)
@@ -940,7 +941,7 @@ class _Program:
 
     def run(self, flat: _Flat) -> CompiledValue:
         v, saved = self.forward(flat.numbers(), flat.values)
-        if not switches.is_grad_enabled():  # as eager under no_grad(): a plain leaf
+        if engine._hooks and not switches.is_grad_enabled():  # as eager under no_grad()
             return CompiledValue(float(v[self.root]), self, None)
         return CompiledValue(float(v[self.root]), self, (saved, flat.values))
 
@@ -1090,10 +1091,6 @@ _CONTROL_FLOW = (
     "Does fn's Python control flow depend on data (if x.data > 0, max over Values, a "
     "number computed from .data)? A trace freezes it; run such a fn eagerly."
 )
-
-
-def _fmt(x: float) -> str:
-    return names._fmt(x)
 
 
 def _check_backward(result: CompiledValue, grad: float) -> None:

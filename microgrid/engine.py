@@ -13,7 +13,7 @@ That is all of backpropagation. Here: 1. the derivative rules, one line each;
 one node from many inputs; 4. the topological order that backward() walks.
 Machinery lives in modules named for their jobs, which import this one (never the
 reverse): switches.py (no_grad, detect_anomaly: per thread), anomaly.py, tracing.py
-(for compile), names.py (display names, numbers), steps.py (backward step by step).
+(for compile), names.py and labels.py (names, numbers), steps.py (backward step by step).
 They reach in by hooks: two called only while ``_hooks`` (threads with a switch on) is
 not 0, and higher.py's ``_graph_backward``. Only the standard library is used.
 """

@@ -1,5 +1,5 @@
-"""Names and numbers for display: a node's label, or a short automatic name (v1, v2,
-...) that it keeps once shown; and numbers written as a learner wants to read them."""
+"""Names for display: a node's label, or a short automatic name (v1, v2, ...) that it
+keeps once shown. Numbers are written by microgrid.labels.fmt."""
 
 from __future__ import annotations
 
@@ -20,10 +20,3 @@ def name_of(v: Value) -> str:
     if meta is None or 'name' not in meta:
         meta = v._meta = {**(meta or {}), 'name': f"v{next(_next_number)}"}
     return meta['name']
-
-
-def _fmt(x: float) -> str:
-    """A number as every instrument prints it: microgrid.labels.fmt (kept for old imports)."""
-    from microgrid.labels import fmt  # labels imports this module: import it when used
-
-    return fmt(x)
