@@ -14,6 +14,16 @@ function showError(el, err) {
   box.style.display = 'block';
 }
 
+// A button that says what it does (title) and which action it is (data-act).
+function button(parent, act, text, title) {
+  const b = h('button', 'mg-btn', text);
+  b.type = 'button';
+  b.dataset.act = act;
+  b.title = title;
+  parent.appendChild(b);
+  return b;
+}
+
 // A widget whose build() throws shows the error as text, never a blank or half-built view.
 function safeWidget(build) {
   return {

@@ -20,11 +20,9 @@ function build({ model, el }) {
   const pic = h('div', 'mg-svg');
   const table = h('div', 'mg-leaves');
   const nudge = h('div', 'mg-nudge');
-  const pin = h('button', 'mg-btn', 'nudge from here');
-  pin.type = 'button'; pin.dataset.act = 'pin';
-  pin.title = 'measure nudges from the current point';
   const nudgeRow = h('div', 'mg-nudge-row');
-  nudgeRow.append(nudge, pin);
+  nudgeRow.appendChild(nudge);
+  const pin = button(nudgeRow, 'pin', 'nudge from here', 'measure nudges from the current point');
   root.append(error, pic, table, nudgeRow);
   el.appendChild(root);
 

@@ -74,12 +74,7 @@ function build({ model, el }) {
   const root = h('div', 'mg-live mg-playground');
   const error = h('div', 'mg-error');
   const top = h('div', 'mg-pg-top');
-  const btn = (act, text, title) => {
-    const b = h('button', 'mg-btn', text);
-    b.type = 'button'; b.dataset.act = act; b.title = title;
-    top.appendChild(b);
-    return b;
-  };
+  const btn = (act, text, title) => button(top, act, text, title);
   const reset = btn('reset', '\u21BA reset', 'new data and a new network from the settings');
   const play = btn('play', '\u25B6 play', 'train in the kernel until pause');
   const step = btn('step', '+1 step', 'one update');

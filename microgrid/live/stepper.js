@@ -21,12 +21,7 @@ function build({ model, el }) {
   const pic = h('div', 'mg-svg');
   pic.innerHTML = model.get('svg');
   const controls = h('div', 'mg-controls');
-  const btn = (act, text, title) => {
-    const b = h('button', 'mg-btn', text);
-    b.type = 'button'; b.dataset.act = act; b.title = title;
-    controls.appendChild(b);
-    return b;
-  };
+  const btn = (act, text, title) => button(controls, act, text, title);
   const reset = btn('reset', '\u21BA reset', 'back to the seed step (Home)');
   const prev = btn('prev', '\u25C0 prev', 'previous step (left arrow)');
   const play = btn('play', '\u25B6 play', 'play / pause (space)');
