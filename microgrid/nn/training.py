@@ -1,0 +1,317 @@
+"""fit(): the training loop, packed up for convenience.
+
+The loop it runs is the one to learn first, and it is short enough to write by hand:
+
+    for epoch in range(epochs):
+        for Xb, yb in data.batches(X, y, size):
+            outputs = [model(x) for x in Xb]          # forward pass
+            loss = losses.hinge(outputs, yb)           # how wrong
+            optimizer.zero_grad()
+            loss.backward()                            # chain rule, output to inputs
+            optimizer.step()                           # a small step down the gradient
+
+fit() adds the bookkeeping: label conversion, an optional L2 penalty, a schedule,
+a history of loss and accuracy per epoch, a progress bar and a per-epoch callback.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections.abc import Callable, Sequence
+from numbers import Real
+from typing import Any
+
+from microgrid.engine import Value
+from microgrid.nn import losses
+from microgrid.nn.data import batches
+from microgrid.nn.optim import Adam, LRScheduler, Optimizer
+
+LOSSES = ('hinge', 'mse', 'bce', 'cross_entropy')
+_CLASSIFIERS = ('hinge', 'bce', 'cross_entropy')
+
+
+def _loss_kind(loss: Any) -> str | None:
+    """The loss's name, None for a callable; anything else is an error."""
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)} or a callable, got {loss!r}")
+        return loss
+    if callable(loss):
+        return None
+    raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
+
+
+def _prepared_labels(y: list, kind: str | None) -> list:
+    """Labels in the form the loss wants: hinge turns 0/1 into -1/+1."""
+    if kind == 'hinge':
+        found = set(y)
+        if found <= {0, 1}:
+            return [1.0 if v == 1 else -1.0 for v in y]
+        if found <= {-1, 1}:
+            return [float(v) for v in y]
+        raise ValueError(f"hinge needs labels 0/1 or -1/+1, got {sorted(found, key=repr)[:5]}")
+    if kind == 'bce':
+        bad = [v for v in y if v not in (0, 1)]
+        if bad:
+            raise ValueError(f"bce needs labels 0 or 1, got {bad[0]!r}")
+    return list(y)
+
+
+def _scalar(out: Any) -> float:
+    if type(out) is Value:
+        return out.data
+    if isinstance(out, (list, tuple)) and len(out) == 1:
+        return _scalar(out[0])
+    if isinstance(out, Real):
+        return float(out)
+    raise TypeError(f"a one-output model was expected, but it returned {type(out).__name__}")
+
+
+def _argmax(out: Any) -> int:
+    if not isinstance(out, (list, tuple)) or not out:
+        raise TypeError(
+            f"cross_entropy needs a list of logits per sample, got {type(out).__name__}"
+        )
+    values = [v.data if type(v) is Value else float(v) for v in out]
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def _correct(outputs: list, labels: list, kind: str) -> int:
+    """How many outputs give the right class (labels as _prepared_labels gives them)."""
+    if kind == 'cross_entropy':
+        return sum(_argmax(o) == t for o, t in zip(outputs, labels))
+    return sum((_scalar(o) > 0) == (t > 0) for o, t in zip(outputs, labels))
+
+
+def accuracy(model: Callable, X: Sequence, y: Sequence, loss: Any = 'hinge') -> float:
+    """The fraction of samples the model classifies correctly, read as ``loss`` reads outputs.
+
+    'hinge' and 'bce': output > 0 means class 1 (labels 0/1, or -1/+1 for hinge);
+    'cross_entropy': the class of the largest logit.
+    """
+    kind = _loss_kind(loss)
+    if kind not in _CLASSIFIERS:
+        raise ValueError(f"accuracy applies to {', '.join(_CLASSIFIERS)}, not to {loss!r}")
+    X, y = _checked_data(X, y)
+    labels = _prepared_labels(y, kind)
+    return _correct([model(x) for x in X], labels, kind) / len(X)
+
+
+def _checked_data(X: Any, y: Any) -> tuple[list, list]:
+    for name, v in (('X', X), ('y', y)):
+        if isinstance(v, (str, bytes)) or not hasattr(v, '__len__'):
+            raise TypeError(f"{name} must be a list, got {type(v).__name__}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if not len(X):
+        raise ValueError("X is empty: there is nothing to train on")
+    X, y = list(X), list(y)
+    _check_finite(X, 'X', 'inputs')
+    _check_finite(y, 'y', 'labels')
+    return X, y
+
+
+def _check_finite(rows: list, name: str, what: str) -> None:
+    """Refuse a NaN or infinite number in rows, naming its row (and column)."""
+    for i, row in enumerate(rows):
+        if isinstance(row, (Real, Value)):
+            cells: Any = ((None, row),)
+        elif isinstance(row, (str, bytes)) or not hasattr(row, '__iter__'):
+            continue  # not numbers: the model or the loss will say what is wrong
+        else:
+            cells = enumerate(row)
+        for j, v in cells:
+            x = v.data if type(v) is Value else v
+            if isinstance(x, Real) and not isinstance(x, bool) and not math.isfinite(x):
+                where = f"{name}[{i}]" if j is None else f"{name}[{i}][{j}]"
+                col = '' if j is None else f", column {j}"
+                raise ValueError(f"{where} is {x!r} (row {i}{col}): {what} must be finite numbers")
+
+
+def _param_name(model: Any, i: int) -> str:
+    """'3 (layers.0.neurons.1.w.0)' when the model names its parameters, else '3'."""
+    try:
+        return f"{i} ({model.named_parameters()[i][0]})"
+    except Exception:  # a model without named_parameters(): the index says enough
+        return str(i)
+
+
+def _restore(params: list[Value], data: list[float]) -> None:
+    for p, d in zip(params, data):
+        p.data = d
+
+
+def _blow_up(what: str, epoch: int, batch: int, optimizer: Optimizer, history: dict) -> Exception:
+    err = FloatingPointError(
+        f"fit: {what} at epoch {epoch}, batch {batch} (both counting from 0), "
+        f"with learning rate {optimizer.lr:g}. The model keeps the parameters at which "
+        f"the loss was last finite. Try a lower learning rate, or train inside "
+        f"microgrid.detect_anomaly() to find the op that made the first NaN or inf."
+    )
+    err.history = history  # type: ignore[attr-defined]
+    return err
+
+
+def _warn_if_dead(model: Any, X: list) -> bool:
+    """Warn (once: returns True) if every unit of some layer outputs 0 for every input.
+
+    fit() asks after epochs 0, 1, 3, 7, 15, ...: a network can start dead or die while
+    training (a learning rate too large), and the check, a forward pass on floats, stays
+    a small share of the work."""
+    per_layer = model.dead_units(X)
+    layers = [
+        f"layers[{i}] ({len(d)} relu units)"
+        for i, d in enumerate(per_layer)
+        if d and len(d) == model.layers[i].nout
+    ]
+    if not layers:
+        return False
+    warnings.warn(
+        f"fit: every unit of {' and '.join(layers)} outputs 0 for every training input, "
+        "so no gradient flows back through it: the layers below it cannot learn and the "
+        "loss is stuck (a dead relu network). Try activation='tanh', a smaller learning "
+        "rate, or another seed; model.dead_units(X) lists the dead units of each layer.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return True
+
+
+def fit(
+    model: Any,
+    X: Sequence,
+    y: Sequence,
+    loss: Any = 'hinge',
+    optimizer: Optimizer | None = None,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    scheduler: LRScheduler | None = None,
+    l2: float = 0.0,
+    seed: Any = None,
+    progress: bool = True,
+    callback: Callable[[int, dict], Any] | None = None,
+) -> dict[str, list[float]]:
+    """Train ``model`` on (X, y) and return {'loss': [...], 'accuracy': [...]}, one per epoch.
+
+    loss: 'hinge' (labels 0/1 or -1/+1), 'mse', 'bce' (logits, labels 0/1),
+    'cross_entropy' (logits, class indices) or a callable ``loss(outputs, labels)``
+    returning a Value. optimizer: default Adam(model.parameters(), lr=0.01).
+    batch_size None trains on the full batch; otherwise batches are reshuffled each
+    epoch from random.Random(seed). scheduler.step() runs once per epoch. l2 adds
+    ``l2 * losses.l2(parameters)`` to the loss. The epoch's loss is the mean of its
+    batch losses (weighted by batch size) and its accuracy counts the predictions
+    of the forward passes, made before each update ('accuracy' is there for
+    hinge, bce and cross_entropy). ``callback(epoch, history)`` runs after each
+    epoch, epoch counting from 0. ``progress`` shows a tqdm bar.
+
+    A NaN or infinite number in X or y is a ValueError naming its row and column,
+    before any training. The optimizer must hold some of the model's parameters. If
+    the loss or a parameter becomes NaN or infinite during training, fit() stops
+    with a FloatingPointError naming the epoch, the batch and the learning rate;
+    the model is left with the parameters at which the loss was last finite (the
+    optimizer's own state, such as Adam's moments, is not rewound). The error's
+    ``history`` attribute holds the history of the finished epochs.
+    """
+    kind = _loss_kind(loss)
+    X, y = _checked_data(X, y)
+    labels = _prepared_labels(y, kind)
+    if not callable(model) or not hasattr(model, 'parameters'):
+        raise TypeError(f"model must be a callable Module, got {type(model).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be None (full batch) or an int >= 1, got {batch_size!r}")
+    if isinstance(l2, bool) or not isinstance(l2, Real) or not (math.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    params = model.parameters()
+    if optimizer is None:
+        optimizer = Adam(params, lr=0.01)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a microgrid optimizer, got {type(optimizer).__name__}")
+    elif not {id(p) for p in params}.intersection(map(id, optimizer.params)):
+        raise ValueError(
+            f"the optimizer holds none of the model's {len(params)} parameters, so fit() "
+            f"would train nothing; build it from this model, e.g. Adam(model.parameters())"
+        )
+    if scheduler is not None:
+        if not isinstance(scheduler, LRScheduler):
+            raise TypeError(
+                f"scheduler must be a microgrid schedule, got {type(scheduler).__name__}"
+            )
+        if scheduler.optimizer is not optimizer:
+            raise ValueError("scheduler is attached to a different optimizer than the one given")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+
+    loss_fn: Callable = {
+        'hinge': losses.hinge,
+        'mse': losses.mse,
+        'bce': losses.binary_cross_entropy,
+        'cross_entropy': losses.cross_entropy,
+    }.get(kind or '', loss)
+    size = batch_size or len(X)
+    rng = random.Random(seed)
+    history: dict[str, list[float]] = {'loss': []}
+    if kind in _CLASSIFIERS:
+        history['accuracy'] = []
+
+    warned_dead = not hasattr(model, 'dead_units')
+    epoch_range: Any = range(epochs)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = epoch_range = tqdm(epoch_range, desc='fit', unit='epoch')
+    # The parameters at which the loss was last finite: put back if training blows up.
+    last_good: list[float] = [p.data for p in params]
+    try:
+        for epoch in epoch_range:
+            total, correct = 0.0, 0
+            batch_iter = batches(X, labels, size, shuffle=size < len(X), seed=rng)
+            for batch, (Xb, yb) in enumerate(batch_iter):
+                current = [p.data for p in params]
+                outputs = [model(x) for x in Xb]
+                batch_loss = loss_fn(outputs, yb)
+                if type(batch_loss) is not Value:
+                    raise TypeError(f"the loss returned {type(batch_loss).__name__}, not a Value")
+                if l2:
+                    batch_loss = batch_loss + l2 * losses.l2(params)
+                if not math.isfinite(batch_loss.data):
+                    _restore(params, last_good)
+                    raise _blow_up(
+                        f"the loss became {batch_loss.data}", epoch, batch, optimizer, history
+                    )
+                last_good = current
+                optimizer.zero_grad()
+                batch_loss.backward()
+                optimizer.step()
+                bad = next((n for n, p in enumerate(params) if not math.isfinite(p.data)), None)
+                if bad is not None:
+                    what = f"parameter {_param_name(model, bad)} became {params[bad].data}"
+                    _restore(params, last_good)
+                    raise _blow_up(what, epoch, batch, optimizer, history)
+                total += batch_loss.data * len(Xb)
+                if kind in _CLASSIFIERS:
+                    correct += _correct(outputs, yb, kind)
+            history['loss'].append(total / len(X))
+            if kind in _CLASSIFIERS:
+                history['accuracy'].append(correct / len(X))
+            if not warned_dead and epoch & (epoch + 1) == 0:  # epochs 0, 1, 3, 7, 15, ...
+                warned_dead = _warn_if_dead(model, X)  # a fully dead relu layer: say so once
+            if scheduler is not None:
+                scheduler.step()
+            if bar is not None:
+                shown = {'loss': f"{history['loss'][-1]:.4g}"}
+                if 'accuracy' in history:
+                    shown['acc'] = f"{history['accuracy'][-1]:.3f}"
+                bar.set_postfix(shown)
+            if callback is not None:
+                callback(epoch, history)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
