@@ -228,9 +228,9 @@ class MLP(Module):
             alive = [False] * layer.nout
             outs = []
             for row in rows:
-                pre = [math.fsum(w * x for w, x in zip(ws, row)) + b for ws, b in weights]
+                pre = [_exact_dot(ws, row) + b for ws, b in weights]
                 for j, s in enumerate(pre):
-                    if s > 0:
+                    if not s <= 0:  # NaN too: a unit whose output is NaN is not outputting 0
                         alive[j] = True
                 outs.append(pre)
             if layer.activation == 'relu':
@@ -249,6 +249,14 @@ class MLP(Module):
             else ''
         )
         return f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r}{out})"
+
+
+def _exact_dot(ws: list[float], row: list[float]) -> float:
+    """sum(w * x), correctly rounded; NaN where it has no value (inf - inf, an overflow)."""
+    try:
+        return math.fsum(w * x for w, x in zip(ws, row))
+    except (ValueError, OverflowError):  # fsum refuses -inf + inf and intermediate overflow
+        return math.nan
 
 
 def _data_of(x: Any) -> float:

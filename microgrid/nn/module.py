@@ -14,7 +14,7 @@ from typing import Any
 
 from microgrid.engine import Value
 
-__all__ = ['Module']
+__all__ = ['Module', 'zero_grads']
 
 
 class Module:
@@ -31,13 +31,14 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
-        """Set the grad of every parameter to 0."""
-        for p in self.parameters():
-            p.grad = 0.0
+        """Set the grad of every parameter to 0 and clear its ``grad_value`` (the gradient
+        kept as a Value by ``backward(create_graph=True)``), as torch's zero_grad clears
+        ``.grad``: a gradient penalty written the torch way does not accumulate."""
+        zero_grads(self.parameters())
 
     def state_dict(self) -> dict[str, float]:
         """{parameter name: its value}, a plain dict of floats (JSON-ready)."""
-        return {name: p.data for name, p in self.named_parameters()}
+        return {name: float(p.data) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: Any) -> None:
         """Set every parameter from a dict like state_dict()'s; all checked before any is set."""
@@ -107,3 +108,11 @@ def _validated_state(state: Any, names: list[str]) -> list[float]:
 def _short(keys: list) -> str:
     shown = ', '.join(repr(k) for k in keys[:5])
     return f"{shown}, ... ({len(keys)} in all)" if len(keys) > 5 else shown
+
+
+def zero_grads(params: list[Value]) -> None:
+    """grad = 0 and grad_value = None for each parameter: what every zero_grad() does."""
+    for p in params:
+        p.grad = 0.0
+        if p._meta is not None:  # only a Value with extras can hold a grad_value
+            p.grad_value = None

@@ -26,6 +26,7 @@ from numbers import Real
 from typing import Any
 
 from microgrid.engine import Value
+from microgrid.nn.module import zero_grads
 
 
 def _real(x: Any, what: str, low: float = 0.0, low_ok: bool = True) -> float:
@@ -89,9 +90,9 @@ class Optimizer:
         self._lr = _real(value, 'lr')
 
     def zero_grad(self) -> None:
-        """Set the grad of every parameter to 0 (leaves accumulate until zeroed)."""
-        for p in self.params:
-            p.grad = 0.0
+        """Set the grad of every parameter to 0 and clear its ``grad_value``, as torch's
+        zero_grad clears ``.grad`` (leaves accumulate until zeroed)."""
+        zero_grads(self.params)
 
     def step(self) -> None:  # pragma: no cover - every optimizer defines it
         """Update every parameter's data from its grad."""

@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
-from microgrid.nn.layers import ACTIVATIONS, MLP, parameter_count
+from microgrid.nn.layers import ACTIVATIONS, MLP, Layer, parameter_count
 from microgrid.nn.module import _short, _validated_state
 
 __all__ = ['LOAD_MAX_PARAMETERS', 'load', 'save']
@@ -53,26 +53,69 @@ def save(model: MLP, path: str | os.PathLike) -> None:
     if not isinstance(model, MLP):
         raise TypeError(f"save: expected an MLP, got {type(model).__name__}")
     target = _checked_path(path, 'save')
-    count = parameter_count(model.nin, model.nouts)
+    nin, nouts, activation, output_activation = _architecture(model)
+    count = parameter_count(nin, nouts)
     if count > LOAD_MAX_PARAMETERS:
         raise ValueError(
             f"save: the model has {count} parameters, more than load() accepts "
             f"(LOAD_MAX_PARAMETERS = {LOAD_MAX_PARAMETERS}); nothing written"
         )
-    state = model.state_dict()
+    state = {name: float(v) for name, v in model.state_dict().items()}
+    _check_names(list(state), nin, nouts)
     for name, v in state.items():
         if not math.isfinite(v):
             raise ValueError(f"save: parameter {name!r} is not finite ({v!r}); nothing written")
     doc = {
         'format': _FORMAT,
         'version': _VERSION,
-        'nin': model.nin,
-        'nouts': list(model.nouts),
-        'activation': model.activation,
-        'output_activation': model.output_activation,
+        'nin': nin,
+        'nouts': nouts,
+        'activation': activation,
+        'output_activation': output_activation,
         'state': state,
     }
     _write_atomically(target, json.dumps(doc, indent=1).encode('utf-8'))
+
+
+def _architecture(model: MLP) -> tuple[int, list[int], str, str]:
+    """(nin, nouts, activation, output_activation) read from the layers the model has now,
+    which may differ from what it was built with (a replaced head); refused with a clear
+    ValueError, before anything is written, when load() could not build it back."""
+    layers = model.layers
+    if not isinstance(layers, list) or not layers or not all(isinstance(x, Layer) for x in layers):
+        raise ValueError("save: model.layers must be a non-empty list of Layers; nothing written")
+    for i, layer in enumerate(layers):
+        if i and layer.nin != layers[i - 1].nout:
+            raise ValueError(
+                f"save: layers[{i}] takes {layer.nin} inputs but layers[{i - 1}] gives "
+                f"{layers[i - 1].nout}, so the model cannot run; nothing written"
+            )
+        neurons = layer.neurons
+        if len(neurons) != layer.nout or any(len(n.w) != layer.nin for n in neurons):
+            raise ValueError(
+                f"save: layers[{i}] does not hold {layer.nout} neurons of {layer.nin} weights "
+                f"each, as Layer({layer.nin}, {layer.nout}) does; nothing written"
+            )
+    hidden = {layer.activation for layer in layers[:-1]}
+    if len(hidden) > 1:
+        raise ValueError(
+            f"save: the hidden layers use {sorted(hidden)}, but the file format holds one "
+            f"activation for all hidden layers; nothing written"
+        )
+    activation = hidden.pop() if hidden else model.activation
+    return layers[0].nin, [layer.nout for layer in layers], activation, layers[-1].activation
+
+
+def _check_names(names: list[str], nin: int, nouts: list[int]) -> None:
+    """The model's parameter names must be those of MLP(nin, nouts): a weight tied to
+    another (one Value in two places) is named once, and could not load back."""
+    for k, (have, want) in enumerate(itertools.zip_longest(names, _mlp_names(nin, nouts))):
+        if have != want:
+            raise ValueError(
+                f"save: parameter {k} is {have!r} where an MLP of this architecture has "
+                f"{want!r}: a weight shared between two places (tied) is one parameter, so "
+                f"the file would not load back; untie it (copy the Value) first. Nothing written"
+            )
 
 
 def _write_atomically(target: str, data: bytes) -> None:

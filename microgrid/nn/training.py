@@ -116,18 +116,39 @@ def _checked_data(X: Any, y: Any) -> tuple[list, list]:
 def _check_finite(rows: list, name: str, what: str) -> None:
     """Refuse a NaN or infinite number in rows, naming its row (and column)."""
     for i, row in enumerate(rows):
-        if isinstance(row, (Real, Value)):
+        if isinstance(row, (Real, Value)) or not hasattr(row, '__iter__') or _is_scalar(row):
             cells: Any = ((None, row),)
-        elif isinstance(row, (str, bytes)) or not hasattr(row, '__iter__'):
+        elif isinstance(row, (str, bytes)):
             continue  # not numbers: the model or the loss will say what is wrong
         else:
             cells = enumerate(row)
         for j, v in cells:
             x = v.data if type(v) is Value else v
-            if isinstance(x, Real) and not isinstance(x, bool) and not math.isfinite(x):
+            if not _is_finite(x):
                 where = f"{name}[{i}]" if j is None else f"{name}[{i}][{j}]"
                 col = '' if j is None else f", column {j}"
                 raise ValueError(f"{where} is {x!r} (row {i}{col}): {what} must be finite numbers")
+
+
+def _is_scalar(row: Any) -> bool:
+    """A 0-d array or tensor: iterable in type, but one number."""
+    return getattr(row, 'ndim', None) == 0 or getattr(row, 'shape', None) == ()
+
+
+def _is_finite(x: Any) -> bool:
+    """False for a NaN or an infinity of any number type: float, Decimal (a signalling NaN
+    too), a numpy or 0-d torch scalar. Anything that is not a number passes: the model or
+    the loss says what is wrong with it."""
+    if type(x) is float:
+        return math.isfinite(x)
+    if isinstance(x, (bool, str, bytes)) or not hasattr(type(x), '__float__'):
+        return True
+    try:
+        return math.isfinite(float(x))
+    except ValueError:  # Decimal('sNaN') will not even become a float
+        return False
+    except (TypeError, OverflowError):  # an int too large for a float is finite
+        return True
 
 
 def _param_name(model: Any, i: int) -> str:
@@ -217,101 +238,169 @@ def fit(
     kind = _loss_kind(loss)
     X, y = _checked_data(X, y)
     labels = _prepared_labels(y, kind)
-    if not callable(model) or not hasattr(model, 'parameters'):
-        raise TypeError(f"model must be a callable Module, got {type(model).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be None (full batch) or an int >= 1, got {batch_size!r}")
-    if isinstance(l2, bool) or not isinstance(l2, Real) or not (math.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
-    params = model.parameters()
-    if optimizer is None:
-        optimizer = Adam(params, lr=0.01)
-    elif not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be a microgrid optimizer, got {type(optimizer).__name__}")
-    elif not {id(p) for p in params}.intersection(map(id, optimizer.params)):
-        raise ValueError(
-            f"the optimizer holds none of the model's {len(params)} parameters, so fit() "
-            f"would train nothing; build it from this model, e.g. Adam(model.parameters())"
-        )
-    if scheduler is not None:
-        if not isinstance(scheduler, LRScheduler):
-            raise TypeError(
-                f"scheduler must be a microgrid schedule, got {type(scheduler).__name__}"
-            )
-        if scheduler.optimizer is not optimizer:
-            raise ValueError("scheduler is attached to a different optimizer than the one given")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-
-    loss_fn: Callable = {
-        'hinge': losses.hinge,
-        'mse': losses.mse,
-        'bce': losses.binary_cross_entropy,
-        'cross_entropy': losses.cross_entropy,
-    }.get(kind or '', loss)
-    size = batch_size or len(X)
+    params = _checked_model(model)
+    optimizer = _checked_optimizer(optimizer, params)
+    _check_options(epochs, batch_size, l2, optimizer, scheduler, callback)
+    run = _Run(model, params, optimizer, kind, loss, l2)
     rng = random.Random(seed)
-    history: dict[str, list[float]] = {'loss': []}
-    if kind in _CLASSIFIERS:
-        history['accuracy'] = []
-
+    size = batch_size or len(X)
     warned_dead = not hasattr(model, 'dead_units')
-    epoch_range: Any = range(epochs)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = epoch_range = tqdm(epoch_range, desc='fit', unit='epoch')
-    # The parameters at which the loss was last finite: put back if training blows up.
-    last_good: list[float] = [p.data for p in params]
+    bar = _progress_bar(epochs) if progress else None
     try:
-        for epoch in epoch_range:
-            total, correct = 0.0, 0
+        for epoch in bar if bar is not None else range(epochs):
             batch_iter = batches(X, labels, size, shuffle=size < len(X), seed=rng)
             for batch, (Xb, yb) in enumerate(batch_iter):
-                current = [p.data for p in params]
-                outputs = [model(x) for x in Xb]
-                batch_loss = loss_fn(outputs, yb)
-                if type(batch_loss) is not Value:
-                    raise TypeError(f"the loss returned {type(batch_loss).__name__}, not a Value")
-                if l2:
-                    batch_loss = batch_loss + l2 * losses.l2(params)
-                if not math.isfinite(batch_loss.data):
-                    _restore(params, last_good)
-                    raise _blow_up(
-                        f"the loss became {batch_loss.data}", epoch, batch, optimizer, history
-                    )
-                last_good = current
-                optimizer.zero_grad()
-                batch_loss.backward()
-                optimizer.step()
-                bad = next((n for n, p in enumerate(params) if not math.isfinite(p.data)), None)
-                if bad is not None:
-                    what = f"parameter {_param_name(model, bad)} became {params[bad].data}"
-                    _restore(params, last_good)
-                    raise _blow_up(what, epoch, batch, optimizer, history)
-                total += batch_loss.data * len(Xb)
-                if kind in _CLASSIFIERS:
-                    correct += _correct(outputs, yb, kind)
-            history['loss'].append(total / len(X))
-            if kind in _CLASSIFIERS:
-                history['accuracy'].append(correct / len(X))
+                run.step(Xb, yb, epoch, batch)
+            run.end_epoch(len(X))
             if not warned_dead and epoch & (epoch + 1) == 0:  # epochs 0, 1, 3, 7, 15, ...
                 warned_dead = _warn_if_dead(model, X)  # a fully dead relu layer: say so once
             if scheduler is not None:
                 scheduler.step()
             if bar is not None:
-                shown = {'loss': f"{history['loss'][-1]:.4g}"}
-                if 'accuracy' in history:
-                    shown['acc'] = f"{history['accuracy'][-1]:.3f}"
-                bar.set_postfix(shown)
+                bar.set_postfix(run.shown())
             if callback is not None:
-                callback(epoch, history)
+                callback(epoch, run.history)
     finally:
         if bar is not None:
             bar.close()
-    return history
+    return run.history
+
+
+def _checked_model(model: Any) -> list[Value]:
+    if not callable(model) or not hasattr(model, 'parameters'):
+        raise TypeError(f"model must be a callable Module, got {type(model).__name__}")
+    return model.parameters()
+
+
+def _checked_optimizer(optimizer: Optimizer | None, params: list[Value]) -> Optimizer:
+    """The optimizer to train with: Adam(lr=0.01) by default; one that holds none of the
+    model's parameters would train nothing, and is refused."""
+    if optimizer is None:
+        return Adam(params, lr=0.01)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a microgrid optimizer, got {type(optimizer).__name__}")
+    if not {id(p) for p in params}.intersection(map(id, optimizer.params)):
+        raise ValueError(
+            f"the optimizer holds none of the model's {len(params)} parameters, so fit() "
+            f"would train nothing; build it from this model, e.g. Adam(model.parameters())"
+        )
+    return optimizer
+
+
+def _is_count(v: Any, least: int) -> bool:
+    return not isinstance(v, bool) and isinstance(v, int) and v >= least
+
+
+def _check_options(
+    epochs: Any, batch_size: Any, l2: Any, optimizer: Optimizer, scheduler: Any, callback: Any
+) -> None:
+    if not _is_count(epochs, 0):
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if batch_size is not None and not _is_count(batch_size, 1):
+        raise ValueError(f"batch_size must be None (full batch) or an int >= 1, got {batch_size!r}")
+    if (
+        isinstance(l2, bool)
+        or not isinstance(l2, Real)
+        or not (math.isfinite(l2) and float(l2) >= 0)
+    ):
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    if scheduler is not None and not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"scheduler must be a microgrid schedule, got {type(scheduler).__name__}")
+    if scheduler is not None and scheduler.optimizer is not optimizer:
+        raise ValueError("scheduler is attached to a different optimizer than the one given")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+
+
+def _progress_bar(epochs: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(range(epochs), desc='fit', unit='epoch')
+
+
+# What an op raises when training has blown up: a result too large (x ** 4, exp), a
+# division by a number that underflowed to 0, a log of a probability that did.
+_BLOW_UPS = (OverflowError, ZeroDivisionError, FloatingPointError)
+
+
+class _Run:
+    """One fit() call's state: the history, the epoch's running totals, and the parameters
+    at which the loss was last finite (put back if training blows up)."""
+
+    def __init__(
+        self, model: Any, params: list[Value], optimizer: Optimizer, kind: Any, loss: Any, l2: Any
+    ) -> None:
+        self.model, self.params, self.optimizer, self.kind, self.l2 = (
+            model,
+            params,
+            optimizer,
+            kind,
+            l2,
+        )
+        self.loss_fn: Callable = _LOSS_FNS.get(kind or '', loss)
+        self.history: dict[str, list[float]] = {'loss': []}
+        if kind in _CLASSIFIERS:
+            self.history['accuracy'] = []
+        self.last_good: list[float] = [p.data for p in params]
+        self.total, self.correct, self.steps = 0.0, 0, 0
+
+    def step(self, Xb: list, yb: list, epoch: int, batch: int) -> None:
+        """Forward, check, backward, update: one batch."""
+        current = [p.data for p in self.params]
+        try:
+            outputs = [self.model(x) for x in Xb]
+            batch_loss = self._loss(outputs, yb)
+        except _BLOW_UPS as e:
+            if not self.steps:  # before any update nothing blew up: a plain error
+                raise
+            raise self._blow_up(f"an op overflowed or divided by zero ({e})", epoch, batch) from e
+        except ValueError as e:  # e.g. log(0.0) once a probability underflows
+            if not self.steps or 'math domain error' not in str(e):
+                raise
+            raise self._blow_up(f"an op left its domain ({e})", epoch, batch) from e
+        if not math.isfinite(batch_loss.data):
+            raise self._blow_up(f"the loss became {batch_loss.data}", epoch, batch)
+        self.last_good = current
+        self.optimizer.zero_grad()
+        batch_loss.backward()
+        self.optimizer.step()
+        self.steps += 1
+        bad = next((n for n, p in enumerate(self.params) if not math.isfinite(p.data)), None)
+        if bad is not None:
+            what = f"parameter {_param_name(self.model, bad)} became {self.params[bad].data}"
+            raise self._blow_up(what, epoch, batch)
+        self.total += batch_loss.data * len(Xb)
+        if self.kind in _CLASSIFIERS:
+            self.correct += _correct(outputs, yb, self.kind)
+
+    def _loss(self, outputs: list, yb: list) -> Value:
+        batch_loss = self.loss_fn(outputs, yb)
+        if type(batch_loss) is not Value:
+            raise TypeError(f"the loss returned {type(batch_loss).__name__}, not a Value")
+        if self.l2:
+            batch_loss = batch_loss + self.l2 * losses.l2(self.params)
+        return batch_loss
+
+    def _blow_up(self, what: str, epoch: int, batch: int) -> Exception:
+        _restore(self.params, self.last_good)
+        return _blow_up(what, epoch, batch, self.optimizer, self.history)
+
+    def end_epoch(self, n: int) -> None:
+        self.history['loss'].append(self.total / n)
+        if self.kind in _CLASSIFIERS:
+            self.history['accuracy'].append(self.correct / n)
+        self.total, self.correct = 0.0, 0
+
+    def shown(self) -> dict[str, str]:
+        shown = {'loss': f"{self.history['loss'][-1]:.4g}"}
+        if 'accuracy' in self.history:
+            shown['acc'] = f"{self.history['accuracy'][-1]:.3f}"
+        return shown
+
+
+_LOSS_FNS: dict[str, Callable] = {
+    'hinge': losses.hinge,
+    'mse': losses.mse,
+    'bce': losses.binary_cross_entropy,
+    'cross_entropy': losses.cross_entropy,
+}
