@@ -18,6 +18,19 @@ from collections.abc import Iterator, Sequence
 from numbers import Real
 from typing import Any
 
+__all__ = [
+    'DIGIT_SIZE',
+    'batches',
+    'digit_to_text',
+    'make_blobs',
+    'make_circles',
+    'make_digits',
+    'make_moons',
+    'make_spiral',
+    'make_xor',
+    'train_test_split',
+]
+
 # -----------------------------------------------------------------------------
 # Checking arguments.
 # -----------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from typing import Any
 from microgrid.engine import Value, dot
 from microgrid.engine import sum as vsum
 
+__all__ = ['binary_cross_entropy', 'cross_entropy', 'hinge', 'l2', 'log_softmax', 'mse', 'softmax']
+
 # -----------------------------------------------------------------------------
 # Checking and flattening the inputs.
 # -----------------------------------------------------------------------------

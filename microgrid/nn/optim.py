@@ -28,6 +28,8 @@ from typing import Any
 from microgrid.engine import Value
 from microgrid.nn.module import zero_grads
 
+__all__ = ['SGD', 'Adam', 'LRScheduler', 'LinearLR', 'Optimizer', 'StepLR']
+
 
 def _real(x: Any, what: str, low: float = 0.0, low_ok: bool = True) -> float:
     """x as a float, checked to be a finite real >= low (or > low)."""
