@@ -65,14 +65,30 @@ def _param_list(params: Any, who: str) -> list[Value]:
     return ps
 
 
-def _check_floats(new: list, grads: list) -> None:
-    """Refuse an update that is not a list of floats (a grad set by hand to a non-number)."""
+def _is_number(x: Any) -> bool:
+    return isinstance(x, Real) and not isinstance(x, bool)
+
+
+def _as_floats(new: list, params: list[Value]) -> list[float]:
+    """The update as plain floats: a numpy or other real scalar that reached ``data`` or
+    ``grad`` (``p.data += np.float32(...)``) is read as a float, so later arithmetic stays
+    in float64; anything else (a grad set by hand to a non-number) is refused, naming it."""
+    out = []
     for i, d in enumerate(new):
-        if not isinstance(d, float):
-            raise TypeError(
-                f"parameter {i}'s grad must be a number, got {type(grads[i]).__name__}; "
-                f"no parameter was changed"
-            )
+        if type(d) is not float:
+            try:
+                if isinstance(d, (bool, str, bytes, complex)):
+                    raise TypeError
+                d = float(d)
+            except (TypeError, ValueError):
+                p = params[i]
+                what = 'data' if _is_number(p.grad) else 'grad'
+                raise TypeError(
+                    f"parameter {i}'s {what} must be a number, got "
+                    f"{type(getattr(p, what)).__name__}; no parameter was changed"
+                ) from None
+        out.append(d)
+    return out
 
 
 class Optimizer:
@@ -131,7 +147,7 @@ class SGD(Optimizer):
                 buf = [mu * b + g for b, g in zip(self._buf, grads)]
             grads = buf
         new = [p.data - lr * g for p, g in zip(params, grads)]
-        _check_floats(new, grads)
+        new = _as_floats(new, params)
         if mu != 0.0:
             self._buf = buf
         for p, d in zip(params, new):
@@ -183,7 +199,7 @@ class Adam(Optimizer):
         new = [
             p.data - step_size * mi / (sqrt(vi) / bc2_sqrt + eps) for p, mi, vi in zip(params, m, v)
         ]
-        _check_floats(new, grads)
+        new = _as_floats(new, params)
         self._m, self._v, self.t = m, v, t
         for p, d in zip(params, new):
             p.data = d

@@ -207,3 +207,19 @@ def test_numpy_float32_data_saves_as_json_floats(tmp_path):
     assert type(model.state_dict()[model.named_parameters()[0][0]]) is float
     nn.save(model, tmp_path / 'm.json')
     assert nn.load(tmp_path / 'm.json').parameters()[0].data == 0.25
+
+
+def test_sgd_and_adam_read_numpy_scalars_in_data_as_floats():
+    np = pytest.importorskip('numpy')
+    for make in (lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.Adam(ps)):
+        model = nn.MLP(2, [3, 1], seed=0)
+        ps = model.parameters()
+        model([1.0, 2.0]).backward()
+        for p in ps:  # a step by hand, in numpy's float32
+            p.data += -np.float32(0.1) * p.grad
+        opt = make(ps)
+        for _ in range(2):
+            opt.zero_grad()
+            model([1.0, 2.0]).backward()
+            opt.step()
+        assert all(type(p.data) is float for p in ps)
