@@ -1,12 +1,10 @@
-"""A thin neural-network layer on the engine: Module, Neuron, Layer, MLP.
+"""Neuron, Layer and MLP: the network's building blocks.
 
 A neuron is ``activation(w . x + b)``; its weighted sum is ONE engine ``dot`` node,
 so the graph stays small and backward has few nodes to visit. A Layer is a list of
 neurons, an MLP a list of layers whose last one is linear.
 
-Parameters are plain Values. A Module finds them by looking at its attributes: a
-Value, a Module, or a list/tuple of them is registered under its attribute name
-(``layers.0.neurons.3.w.1``). Models are saved as validated JSON, never pickled.
+Each is a Module (module.py), so it finds and names its parameters.
 """
 
 from __future__ import annotations
@@ -14,11 +12,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from numbers import Real
 from typing import Any
 
-from microgrid.data import _rng  # a private random.Random for an int seed
 from microgrid.engine import Value, dot
+from microgrid.nn.data import _rng  # a private random.Random for an int seed
+from microgrid.nn.module import Module
+
+__all__ = ['ACTIVATIONS', 'INITS', 'LEAKY_SLOPE', 'MLP', 'Layer', 'Neuron', 'parameter_count']
 
 ACTIVATIONS = ('relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear')
 """The activations a Neuron, Layer or MLP accepts ('linear' is none)."""
@@ -35,108 +35,6 @@ _ACTIVATION_FN = {
     'leaky_relu': Value.leaky_relu,  # slope 0.01 by default
     'linear': None,
 }
-
-
-# -----------------------------------------------------------------------------
-# Module: finds its parameters, names them, saves and loads their values.
-# -----------------------------------------------------------------------------
-
-
-class Module:
-    """Base class: Values, Modules and lists of them held in attributes are its parameters."""
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """(dotted name, Value) for every parameter, each shared Value once, in a stable order."""
-        out: list[tuple[str, Value]] = []
-        _collect(self, '', out, set())
-        return out
-
-    def parameters(self) -> list[Value]:
-        """Every parameter Value, in the order of named_parameters()."""
-        return [p for _, p in self.named_parameters()]
-
-    def zero_grad(self) -> None:
-        """Set the grad of every parameter to 0."""
-        for p in self.parameters():
-            p.grad = 0.0
-
-    def state_dict(self) -> dict[str, float]:
-        """{parameter name: its value}, a plain dict of floats (JSON-ready)."""
-        return {name: p.data for name, p in self.named_parameters()}
-
-    def load_state_dict(self, state: Any) -> None:
-        """Set every parameter from a dict like state_dict()'s; all checked before any is set."""
-        named = self.named_parameters()
-        values = _validated_state(state, [name for name, _ in named])
-        for (_, p), v in zip(named, values):
-            p.data = v
-
-
-def _collect(obj: Any, prefix: str, out: list, seen: set) -> None:
-    """Walk a Module's public attributes (and lists of them) for Values."""
-    for name, v in vars(obj).items():
-        if not name.startswith('_'):
-            _collect_item(v, prefix + name, out, seen)
-
-
-def _collect_item(v: Any, name: str, out: list, seen: set) -> None:
-    if type(v) is Value:
-        if id(v) not in seen:
-            seen.add(id(v))
-            out.append((name, v))
-    elif isinstance(v, Module):
-        if id(v) not in seen:  # a submodule reached twice is counted once
-            seen.add(id(v))
-            _collect(v, name + '.', out, seen)
-    elif isinstance(v, (list, tuple)):
-        for i, item in enumerate(v):
-            _collect_item(item, f"{name}.{i}", out, seen)
-
-
-def _validated_state(state: Any, names: list[str]) -> list[float]:
-    """The state's values as floats in the order of names, after checking names, count
-    and types (nothing is built, so a hostile state costs only the checks)."""
-    if not isinstance(state, dict):
-        raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
-    missing = [k for k in names if k not in state]
-    unexpected: list = []
-    if missing or len(state) != len(names):
-        known = set(names)
-        unexpected = [k for k in state if k not in known]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing key(s) {_short(missing)}")
-        if unexpected:
-            parts.append(f"unexpected key(s) {_short(unexpected)}")
-        raise ValueError(
-            f"load_state_dict: {' and '.join(parts)} "
-            f"(the model has {len(names)} parameters, the dict {len(state)} entries)"
-        )
-    values = []
-    for name in names:
-        v = state[name]
-        if isinstance(v, bool) or not isinstance(v, Real):
-            got = f"{type(v).__name__}: {v!r:.40}"
-            raise TypeError(f"load_state_dict: {name!r} must be a real number, got {got}")
-        try:
-            f = float(v)
-        except OverflowError:  # an int too large for a float
-            f = math.inf
-        if not math.isfinite(f):
-            raise ValueError(f"load_state_dict: {name!r} is not finite ({v!r:.40})")
-        values.append(f)
-    return values
-
-
-def _short(keys: list) -> str:
-    shown = ', '.join(repr(k) for k in keys[:5])
-    return f"{shown}, ... ({len(keys)} in all)" if len(keys) > 5 else shown
-
-
-# -----------------------------------------------------------------------------
-# Neuron, Layer, MLP.
-# -----------------------------------------------------------------------------
 
 
 def _check_size(value: Any, what: str) -> int:
@@ -330,9 +228,9 @@ class MLP(Module):
             alive = [False] * layer.nout
             outs = []
             for row in rows:
-                pre = [math.fsum(w * x for w, x in zip(ws, row)) + b for ws, b in weights]
+                pre = [_exact_dot(ws, row) + b for ws, b in weights]
                 for j, s in enumerate(pre):
-                    if s > 0:
+                    if not s <= 0:  # NaN too: a unit whose output is NaN is not outputting 0
                         alive[j] = True
                 outs.append(pre)
             if layer.activation == 'relu':
@@ -353,11 +251,19 @@ class MLP(Module):
         return f"MLP(nin={self.nin}, nouts={self.nouts}, activation={self.activation!r}{out})"
 
 
+def _exact_dot(ws: list[float], row: list[float]) -> float:
+    """sum(w * x), correctly rounded; NaN where it has no value (inf - inf, an overflow)."""
+    try:
+        return math.fsum(w * x for w, x in zip(ws, row))
+    except (ValueError, OverflowError):  # fsum refuses -inf + inf and intermediate overflow
+        return math.nan
+
+
 def _data_of(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
 
-def _parameter_count(nin: int, nouts: Sequence[int], stop: int | None = None) -> int:
+def parameter_count(nin: int, nouts: Sequence[int], stop: int | None = None) -> int:
     """The number of parameters of MLP(nin, nouts); with ``stop``, any count past it may
     be returned as soon as the running total passes it (a huge nouts costs no time)."""
     total, fan_in = 0, nin
@@ -367,46 +273,3 @@ def _parameter_count(nin: int, nouts: Sequence[int], stop: int | None = None) ->
             return total
         fan_in = n
     return total
-
-
-# -----------------------------------------------------------------------------
-# Onward to PyTorch.
-# -----------------------------------------------------------------------------
-
-
-def to_torch(model: MLP) -> Any:
-    """The same network as a float64 torch.nn.Sequential of Linear and activation modules."""
-    if not isinstance(model, MLP):
-        raise TypeError(f"to_torch: expected an MLP, got {type(model).__name__}")
-    import torch
-
-    modules: list = []
-    for layer in model.layers:
-        linear = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(
-                torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64)
-            )
-            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
-        modules.append(linear)
-        if layer.activation == 'relu':
-            modules.append(torch.nn.ReLU())
-        elif layer.activation == 'tanh':
-            modules.append(torch.nn.Tanh())
-        elif layer.activation == 'sigmoid':
-            modules.append(torch.nn.Sigmoid())
-        elif layer.activation == 'leaky_relu':
-            modules.append(torch.nn.LeakyReLU(LEAKY_SLOPE))
-    return torch.nn.Sequential(*modules)
-
-
-LOAD_MAX_PARAMETERS = 1_000_000
-"""The largest model load() accepts (and save() writes): a guard against hostile files."""
-
-# Saving and loading are a job of their own (saving.py); nn.save and nn.load are theirs.
-from microgrid.saving import load, save  # noqa: E402
-
-__all__ = [
-    'ACTIVATIONS', 'INITS', 'LEAKY_SLOPE', 'LOAD_MAX_PARAMETERS', 'MLP', 'Layer', 'Module',
-    'Neuron', 'load', 'save', 'to_torch',
-]  # fmt: skip
