@@ -9,6 +9,14 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
+from microgrid.autograd.modes import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from microgrid.autograd.steps import Step
 from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after the engine's hooks
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
@@ -16,14 +24,6 @@ from microgrid.explain import explain
 from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from microgrid.higher import grad, hessian, hvp, jacobian, jvp  # installs create_graph
 from microgrid.names import name_of
-from microgrid.steps import Step
-from microgrid.switches import (
-    detect_anomaly,
-    enable_grad,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
 
 __version__ = "0.1.0"
 

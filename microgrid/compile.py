@@ -66,7 +66,10 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from microgrid import engine, names, switches, tracing
+from microgrid import _numbers, engine, names
+from microgrid._numbers import to_float
+from microgrid.autograd import modes as switches
+from microgrid.autograd import tracing
 from microgrid.engine import Value
 from microgrid.guards import Guards, guards_for
 from microgrid.labels import fmt as _fmt
@@ -181,7 +184,7 @@ class CompiledValue:
 
     def backward(self, grad: Any = 1.0) -> None:
         """Add d(this)/d(leaf) * grad to the .grad of each parameter and Value argument."""
-        g = engine._to_float(grad)
+        g = to_float(grad)
         if self._check is not None:
             _check_backward(self, g)
             return
@@ -211,7 +214,7 @@ def _is_number(x: Any) -> bool:
     if isinstance(x, bool) or type(x) is Value:
         return False
     return isinstance(x, (int, float)) or (
-        not isinstance(x, (str, bytes)) and engine._number(x) is not None
+        not isinstance(x, (str, bytes)) and _numbers.number(x) is not None
     )
 
 
@@ -287,7 +290,7 @@ class _Flat:
                     "arrays must hold real numbers"
                 )
         elif _is_number(a):
-            self.blocks.append(engine._to_float(a))
+            self.blocks.append(to_float(a))
             self.n_numbers += 1
             key.append('n')
         else:
@@ -394,17 +397,17 @@ def _logistic(a: Any) -> Any:
 def _v_exp(a):
     with np.errstate(over='ignore'):
         e = np.exp(a)
-    _raise_like_engine(engine._exp, np.isinf(e) & np.isfinite(a), a)
+    _raise_like_engine(engine.OPS['exp'], np.isinf(e) & np.isfinite(a), a)
     return e, e
 
 
 def _v_log(a):
-    _raise_like_engine(engine._log, ~(a > 0), a)
+    _raise_like_engine(engine.OPS['log'], ~(a > 0), a)
     return np.log(a), 1.0 / a
 
 
 def _v_sqrt(a):
-    _raise_like_engine(engine._sqrt, a < 0, a)
+    _raise_like_engine(engine.OPS['sqrt'], a < 0, a)
     s = np.sqrt(a)
     with np.errstate(divide='ignore'):
         return s, np.where(s != 0, 0.5 / s, math.inf)
@@ -441,7 +444,7 @@ def _v_softplus(a):
 
 
 def _v_div(a, b):
-    _raise_like_engine(engine._div, b == 0, a, b)
+    _raise_like_engine(engine.OPS['/'], b == 0, a, b)
     q = a / b
     return q, 1.0 / b, -q / b
 
@@ -454,7 +457,7 @@ def _v_pow(a, b):
         near = np.power(a, b - 1.0)
         finite = np.isfinite(a) & np.isfinite(b)
         bad = (a == 0) & (b < 0) | (a < 0) & ~whole | np.isinf(p) & finite
-        _raise_like_engine(engine._pow, bad, a, b)
+        _raise_like_engine(engine.OPS['**'], bad, a, b)
         # a finite power whose derivative overflows (1e-300 ** -1) gives the derivative
         # +-inf, as PyTorch does (and as the engine does)
         da = np.where(
@@ -497,13 +500,7 @@ _BINARY_RULES: dict[str, Callable] = {
     'leaky_relu': _v_leaky_relu,
 }
 # The engine's scalar rules, to check at trace time that each node is what its op says.
-_SCALAR_RULES: dict[str, Callable] = {
-    'neg': engine._neg, 'abs': engine._abs, 'exp': engine._exp, 'log': engine._log,
-    'sqrt': engine._sqrt, 'tanh': engine._tanh, 'sigmoid': engine._sigmoid,
-    'relu': engine._relu, 'softplus': engine._softplus, 'sin': engine._sin, 'cos': engine._cos,
-    '+': engine._add, '-': engine._sub, '*': engine._mul, '/': engine._div, '**': engine._pow,
-    'leaky_relu': engine._leaky_relu,
-}  # fmt: skip
+_SCALAR_RULES: dict[str, Callable] = {op: engine.OPS[op] for op in (*_UNARY_RULES, *_BINARY_RULES)}
 
 
 # -----------------------------------------------------------------------------
@@ -723,7 +720,7 @@ def _normalized(op: str, operands: Any) -> Any:
     lists handed to sum() and dot() are the caller's and may change later."""
 
     def item(x: Any) -> Any:
-        return x if type(x) is Value else engine._to_float(x)
+        return x if type(x) is Value else to_float(x)
 
     if op in _UNARY_RULES and len(operands) == 1 and type(operands[0]) is Value:
         return [operands[0]]

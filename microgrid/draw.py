@@ -41,10 +41,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from microgrid.autograd.steps import Step
 from microgrid.engine import Value
 from microgrid.labels import fmt as _fmt
 from microgrid.names import name_of
-from microgrid.steps import Step
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz

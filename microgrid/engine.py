@@ -8,14 +8,9 @@ repeating one line of the chain rule for every edge:
 
     parent.grad += local_derivative * node.grad
 
-That is all of backpropagation. Here: 1. the derivative rules, one line each;
-2. the Value, whose operators apply them and record the graph; 3. sum() and dot(),
-one node from many inputs; 4. the topological order that backward() walks.
-Machinery lives in modules named for their jobs, which import this one (never the
-reverse): switches.py (no_grad, detect_anomaly: per thread), anomaly.py, tracing.py
-(for compile), names.py and labels.py (names, numbers), steps.py (backward step by step).
-They reach in by hooks: two called only while ``_hooks`` (threads with a switch on) is
-not 0, and higher.py's ``_graph_backward``. Only the standard library is used.
+That is all of backpropagation. Here: 1. the rules, ``OPS``; 2. the Value; 3. ``sum()``
+and ``dot()``; 4. ``topological_order()``; 5. the seam for the switches (no_grad, ...).
+Numbers in and domain errors live in _numbers.py; the rest in microgrid.autograd.
 """
 
 from __future__ import annotations
@@ -23,92 +18,119 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
-from numbers import Complex, Real
 from typing import Any
 
+from microgrid import _numbers as num
 
-# -- 1. The rules: floats in, (result, d result/d operand, ...) out -----------------
-#    Domain errors follow Python's math module, naming op and operand; NaN stays NaN.
-# fmt: off
-def _add(a, b):  return a + b, 1.0, 1.0
-def _sub(a, b):  return a - b, 1.0, -1.0
-def _mul(a, b):  return a * b, b, a
-def _div(a, b):  q = _check_div(a, b); return q, 1.0 / b, -q / b
-def _pow(a, b):  p = _check_pow(a, b); return p, _dpow_da(a, b), _dpow_db(a, b, p)
-def _leaky_relu(a, k): return (a, 1.0, 0.0) if a > 0 else (k * a, k if a == a else a, a)
-
-def _neg(a):     return -a, -1.0
-def _abs(a):     return abs(a), (a > 0) - (a < 0) + 0.0 if a == a else a
-def _exp(a):     e = _check_exp(a); return e, e
-def _log(a):     _check_domain('log', a, not a <= 0, '> 0'); return math.log(a), 1.0 / a
-def _sqrt(a):    s = _check_sqrt(a); return s, 0.5 / s if s else math.inf
-def _tanh(a):    t = math.tanh(a); return t, 1.0 - t * t
-def _sigmoid(a): s = _logistic(a); return s, s * (1.0 - s)
-def _relu(a):    return (a, 1.0) if a > 0 else (0.0, 0.0) if a == a else (a, a)
-def _softplus(a): return max(a, 0.0) + math.log1p(math.exp(-abs(a))), _logistic(a)
-def _sin(a):     _check_finite('sin', a); return math.sin(a), math.cos(a)
-def _cos(a):     _check_finite('cos', a); return math.cos(a), -math.sin(a)
-# The rules' helpers: the logistic 1/(1+e^-a) without overflow, a**b's derivatives, the math module's errors.
-def _logistic(a): return 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
-def _check_domain(op, a, ok, needs):
-    if not ok: raise ValueError(f"{op}({a!r}): math domain error, {op} needs an operand {needs}")
-def _check_finite(op, a): _check_domain(op, a, not math.isinf(a), 'that is finite')
-def _check_sqrt(a):       _check_domain('sqrt', a, not a < 0, '>= 0'); return math.sqrt(a)
-
-def _check_exp(a):
-    try: return math.exp(a)
-    except OverflowError: raise OverflowError(f"exp({a!r}): math range error, the result is too large") from None
-
-def _check_div(a, b):
-    if b == 0: raise ZeroDivisionError(f"division by zero in {a!r} / {b!r}")
-    return a / b
-
-def _check_pow(a, b):
-    if a == 0 and b < 0: raise ZeroDivisionError(f"0.0 cannot be raised to a negative power in {a!r} ** {b!r}")
-    if a < 0 and not b.is_integer(): raise ValueError(f"math domain error in {a!r} ** {b!r}: a negative base needs an integer exponent")
-    try: return a**b
-    except OverflowError: raise OverflowError(f"math range error in {a!r} ** {b!r}: result too large") from None
-
-def _dpow_da(a, b):  # b * a**(b-1), with PyTorch's limits at a == 0 and inf on overflow
-    if a == 0 or b == 0: return 0.0 if b == 0 or b > 1 else (1.0 if b == 1 else math.inf)
-    try: return b * a ** (b - 1)
-    except OverflowError: return math.copysign(math.inf, b if a > 0 or (b - 1) % 2 == 0 else -b)
-
-def _dpow_db(a, b, p): return p * math.log(a) if a > 0 else (0.0 if a == 0 else math.nan)
-# fmt: on
+__all__ = ['OPS', 'Value', 'dot', 'sum', 'switch_hooks', 'topological_order']
 
 
-# -- 2. The Value -----------------------------------------------------------------------
+# -- 1. The rules: floats in, (result, d result/d operand...) out; NaN in, NaN out (a == a) --
+
+
+def _exp(a: float) -> tuple:
+    e = num.exp(a)
+    return e, e
+
+
+def _sqrt(a: float) -> tuple:
+    s = num.sqrt(a)
+    return s, (0.5 / s if s else math.inf)
+
+
+def _tanh(a: float) -> tuple:
+    t = math.tanh(a)
+    return t, 1.0 - t * t
+
+
+def _sigmoid(a: float) -> tuple:
+    s = num.logistic(a)  # 1 / (1 + e^-a), without overflow
+    return s, s * (1.0 - s)
+
+
+OPS: dict[str, Callable[..., tuple]] = {
+    '+': lambda a, b: (a + b, 1.0, 1.0),
+    '-': lambda a, b: (a - b, 1.0, -1.0),
+    '*': lambda a, b: (a * b, b, a),
+    '/': lambda a, b: (num.div(a, b), 1.0 / b, -a / b / b),
+    '**': num.power_rule,  # (a ** b, b * a ** (b-1), a ** b * log(a)), at their limits
+    'leaky_relu': lambda a, k: (a, 1.0, 0.0) if a > 0 else (k * a, k if a == a else a, a),
+    'neg': lambda a: (-a, -1.0),
+    'abs': lambda a: (abs(a), (a > 0) - (a < 0) + 0.0 if a == a else a),
+    'exp': _exp,
+    'log': lambda a: (num.log(a), 1.0 / a),
+    'sqrt': _sqrt,
+    'tanh': _tanh,
+    'sigmoid': _sigmoid,
+    # relu: 0 * inf = NaN where PyTorch masks to 0: a mask costs a test on every edge
+    'relu': lambda a: (a, 1.0) if a > 0 else ((0.0, 0.0) if a == a else (a, a)),
+    'softplus': lambda a: (max(a, 0.0) + math.log1p(math.exp(-abs(a))), num.logistic(a)),
+    'sin': lambda a: (num.sin(a), math.cos(a)),
+    'cos': lambda a: (num.cos(a), -math.sin(a)),
+    'sum': lambda xs: (builtins.sum(xs, 0.0), [1.0] * len(xs)),
+    'dot': lambda ws, xs: (builtins.sum(map(operator.mul, ws, xs), 0.0), xs, ws),
+}
+
+
+# -- 2. The Value: its operators are made here, the class below lists them by name ------
+def _binary_methods(op: str) -> tuple[Callable, Callable]:
+    """self op other, and other op self (Python calls the second for 2 * x)."""
+
+    def forward(self: Value, other: Any) -> Value:
+        return _binary(self, other, op)
+
+    def reflected(self: Value, other: Any) -> Value:
+        return _binary(other, self, op)
+
+    return forward, reflected
+
+
+def _unary_method(op: str) -> Callable[[Value], Value]:
+    def method(self: Value) -> Value:
+        return _unary(self, op)
+
+    method.__name__, method.__doc__ = op, f"{op}(self) as a node, by the rule OPS[{op!r}]."
+    return method
+
+
 class Value:
     """One number in a computation graph: ``data``, and ``grad`` = d(root)/d(this) after
-    ``root.backward()``. ``op`` names the operation that made it ('' for a leaf),
-    ``parents`` are its inputs and ``local_grads`` d(this)/d(parent) for each.
-    Truth is ``data != 0``, as for a PyTorch scalar."""
+    ``root.backward()``; ``op`` names the op that made it ('' for a leaf). Truth is
+    ``data != 0``, as in PyTorch. Subclasses may add ops; an op's result is a plain Value."""
 
-    # _edges interleaves each parent with its local derivative: (p0, d0, p1, d1, ...);
-    # one tuple keeps a node small. _meta is None or a dict of rare extras: a display
-    # name, where detect_anomaly saw the node made, the constant of a pow.
-    __slots__ = ('data', 'grad', 'label', 'op', '_edges', '_meta')
-    _edges: tuple; _meta: dict | None; backward_steps: Any; grad_value: Any  # (steps.py, higher.py install them)  # fmt: skip
+    # _edges interleaves each parent with its local derivative: (p0, d0, p1, d1, ...), one
+    # small tuple. _meta: None or rare extras (a name, a pow's constant, grad_value, ...).
+    __slots__ = ('_data', 'grad', 'label', 'op', '_edges', '_meta')
+    _edges: tuple
+    _meta: dict | None
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
-        if isinstance(label, (tuple, list, set)) or _op is not None or micrograd:
-            raise TypeError("Value(data, children, op) is micrograd's private form; a node also needs each parent's local derivative: use Value.from_op(data, parents, local_grads, op). A leaf is Value(data, label='a').")  # fmt: skip
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self.data, self.grad, self.label, self.op, self._edges, self._meta = _to_float(data), 0.0, label, '', (), None  # fmt: skip
+        if type(label) is not str or _op is not None or micrograd:
+            _refuse_micrograds_form(label)
+        self._data, self.grad, self.label = num.to_float(data), 0.0, label
+        self.op, self._edges, self._meta = '', (), None
 
-    parents = property(lambda self: self._edges[0::2], doc="The Values this node was computed from (a parent used twice appears twice).")  # fmt: skip
-    local_grads = property(lambda self: self._edges[1::2], doc="d(this)/d(parent) for each parent, in the order of ``parents``.")  # fmt: skip
-    _prev = property(lambda self: set(self._edges[0::2]), doc="micrograd's name for the set of parents.")  # fmt: skip
+    # data: read by attrgetter (`lambda self: self._data` in C), stored as a float
+    def _set_data(self, x: Any) -> None:
+        self._data = x if type(x) is float else num.to_float(x)
+
+    data = property(operator.attrgetter('_data'), _set_data, doc="The number this Value holds.")
+    parents = property(lambda self: self._edges[0::2], doc="The Values it was computed from.")
+    local_grads = property(lambda self: self._edges[1::2], doc="d(this)/d(parent), each parent.")
 
     @property
-    def _op(self) -> str:
-        """micrograd's spelling of ``op``: '**2' for a constant power, 'ReLU' for relu."""
-        k = self._meta.get('exponent') if self.op == '**' and self._meta else None
-        return f"**{k:g}" if k is not None else 'ReLU' if self.op == 'relu' else self.op
+    def grad_value(self) -> Value | None:
+        """A leaf's gradient as a Value, from ``backward(create_graph=True)``, else None."""
+        return self._meta.get('grad_value') if self._meta else None
+
+    @grad_value.setter
+    def grad_value(self, g: Value | None) -> None:
+        if g is not None and not isinstance(g, Value):
+            raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
+        self._meta = {**(self._meta or {}), 'grad_value': g}
 
     def propagate(self) -> None:
         """This node's share of backward: each parent.grad += local * self.grad."""
@@ -116,17 +138,18 @@ class Value:
         for parent, local in zip(edges, edges):  # pairs (parent, d self/d parent)
             parent.grad += local * self.grad
 
-    _backward = propagate  # micrograd's name, for backprop by hand as in the lecture
-
     def backward(self, grad: Any = 1.0, create_graph: bool = False) -> None:
         """Fill ``grad`` of every node this one depends on, by the chain rule. As in
         PyTorch, interior nodes hold the latest call's result; leaves accumulate.
         create_graph=True also leaves each leaf's gradient as a Value, ``grad_value``."""
-        if create_graph: return _graph_backward(self, grad)  # higher.py's pass, in Values  # fmt: skip
-        order = _topological_order(self)
+        if create_graph:  # the same pass in Values, so it can be differentiated again
+            from microgrid.higher import backward_with_graph
+
+            return backward_with_graph(self, grad)
+        order = topological_order(self)
         for node in order:  # a fresh pass: interior grads start from 0
             node.grad = 0.0
-        self.grad += _to_float(grad)
+        self.grad += num.to_float(grad)
         if _hooks and _on_backward(order):  # detect_anomaly() ran a checked pass
             return
         for node in reversed(order):  # node.propagate(), written out: the hot loop
@@ -135,121 +158,187 @@ class Value:
             for parent, local in zip(edges, edges):
                 parent.grad += local * g
 
+    def backward_steps(self, grad: Any = 1.0) -> Iterator[Any]:
+        """backward(), one chain-rule application at a time: yields a Step per edge."""
+        from microgrid.autograd.steps import backward_steps
+
+        return backward_steps(self, grad)
+
     @staticmethod
     def from_op(data: Any, parents: Iterable[Value], local_grads: Iterable[Any], op: str) -> Value:
         """Make your own op: a node with the given data, parents and local derivatives."""
         parents, local_grads = tuple(parents), tuple(local_grads)
         if len(parents) != len(local_grads):
-            raise ValueError(f"from_op({op!r}): {len(parents)} parents but {len(local_grads)} local_grads")  # fmt: skip
+            n, m = len(parents), len(local_grads)
+            raise ValueError(f"from_op({op!r}): {n} parents but {m} local_grads")
         if not isinstance(op, str) or not op or not all(isinstance(p, Value) for p in parents):
-            raise TypeError(f"from_op({op!r}): parents must be Values and op a non-empty str, got parents of types {[type(p).__name__ for p in parents]}")  # fmt: skip
-        edges = tuple(chain.from_iterable(zip(parents, map(_to_float, local_grads))))
-        return _node(_to_float(data), op, edges, parents)
+            types = [type(p).__name__ for p in parents]
+            raise TypeError(f"from_op({op!r}): parents must be Values and op a str, got {types}")
+        edges = tuple(chain.from_iterable(zip(parents, map(num.to_float, local_grads))))
+        return _node(num.to_float(data), op, edges, parents)
 
-    # fmt: off
-    # -- arithmetic: each line picks a rule; constants are not nodes --------------------
-    def __add__(self, other):      return _binary(self, other, '+', _add)
-    def __radd__(self, other):     return _binary(other, self, '+', _add)
-    def __sub__(self, other):      return _binary(self, other, '-', _sub)
-    def __rsub__(self, other):     return _binary(other, self, '-', _sub)
-    def __mul__(self, other):      return _binary(self, other, '*', _mul)
-    def __rmul__(self, other):     return _binary(other, self, '*', _mul)
-    def __truediv__(self, other):  return _binary(self, other, '/', _div)
-    def __rtruediv__(self, other): return _binary(other, self, '/', _div)
-    def __pow__(self, other):      return _noted(_binary(self, other, '**', _pow), 'exponent', other)
-    def __rpow__(self, other):     return _noted(_binary(other, self, '**', _pow), 'base', other)
-    def __neg__(self):             return _unary(self, 'neg', _neg)
-    def __pos__(self):             return self
-    def __abs__(self):             return _unary(self, 'abs', _abs)
-
-    # -- functions ----------------------------------------------------------------------
-    def exp(self) -> Value:        return _unary(self, 'exp', _exp)
-    def log(self) -> Value:        return _unary(self, 'log', _log)
-    def sqrt(self) -> Value:       return _unary(self, 'sqrt', _sqrt)
-    def tanh(self) -> Value:       return _unary(self, 'tanh', _tanh)
-    def sigmoid(self) -> Value:    return _unary(self, 'sigmoid', _sigmoid)
-    def relu(self) -> Value:       return _unary(self, 'relu', _relu)
-    def softplus(self) -> Value:   return _unary(self, 'softplus', _softplus)
-    def sin(self) -> Value:        return _unary(self, 'sin', _sin)
-    def cos(self) -> Value:        return _unary(self, 'cos', _cos)
+    # -- arithmetic and functions: each line picks a rule; constants are not nodes --------
+    __add__, __radd__ = _binary_methods('+')
+    __sub__, __rsub__ = _binary_methods('-')
+    __mul__, __rmul__ = _binary_methods('*')
+    __truediv__, __rtruediv__ = _binary_methods('/')
+    __pow__, __rpow__ = _binary_methods('**')  # a constant base or exponent goes in _meta
+    __neg__, __abs__ = _unary_method('neg'), _unary_method('abs')
+    exp, log, sqrt = _unary_method('exp'), _unary_method('log'), _unary_method('sqrt')
+    tanh, sigmoid = _unary_method('tanh'), _unary_method('sigmoid')
+    relu, softplus = _unary_method('relu'), _unary_method('softplus')
+    sin, cos = _unary_method('sin'), _unary_method('cos')
+    __pos__ = lambda self: self  # noqa: E731 - +x is x
 
     def leaky_relu(self, slope: Any = 0.01) -> Value:
         """x for x > 0, slope * x otherwise."""
-        return _binary(self, slope if type(slope) is Value else _to_float(slope, 'leaky_relu slope'), 'leaky_relu', _leaky_relu)  # fmt: skip
+        if not isinstance(slope, Value):
+            slope = num.to_float(slope, 'leaky_relu slope')
+        return _binary(self, slope, 'leaky_relu')
 
-    # -- comparisons and truth look at data (for max(), sorting, if statements) ---------
-    def __lt__(self, other): return self.data < _data(other)
-    def __le__(self, other): return self.data <= _data(other)
-    def __gt__(self, other): return self.data > _data(other)
-    def __ge__(self, other): return self.data >= _data(other)
-    def __bool__(self):      return self.data != 0
+    # -- comparisons and truth look at data (for max(), sorting, if statements) ------------
+    __lt__ = lambda self, other: self._data < _data(other)  # noqa: E731
+    __le__ = lambda self, other: self._data <= _data(other)  # noqa: E731
+    __gt__ = lambda self, other: self._data > _data(other)  # noqa: E731
+    __ge__ = lambda self, other: self._data >= _data(other)  # noqa: E731
     __hash__ = object.__hash__  # identity, so Values work in sets and dicts
 
-    def __format__(self, spec: str) -> str: return format(self.data, spec) if spec else repr(self)
+    def __bool__(self) -> bool:
+        return self._data != 0
+
+    def __format__(self, spec: str) -> str:
+        return format(self._data, spec) if spec else repr(self)
+
     def __repr__(self) -> str:
-        label, op = f"{self.label!r}, " if self.label else '', f", op={self.op!r}" if self.op else ''
-        return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g}{op})"
-    # fmt: on
+        label = f"{self.label!r}, " if self.label else ''
+        op = f", op={self.op!r}" if self.op else ''
+        return f"Value({label}data={self._data:.6g}, grad={self.grad:.6g}{op})"
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """copy.deepcopy and pickle: leaves only, as in PyTorch (microgrid.autograd.copying)."""
+        from microgrid.autograd.copying import reduce_value
+
+        return reduce_value(self)
+
+    # -- micrograd's names, for code written for micrograd and its lecture ----------------
+    _prev = property(lambda self: set(self._edges[0::2]), doc="micrograd's set of parents.")
+
+    @property
+    def _op(self) -> str:
+        """micrograd's spelling of ``op``: '**2' for a constant power, 'ReLU' for relu."""
+        k = self._meta.get('exponent') if self.op == '**' and self._meta else None
+        return f"**{k:g}" if k is not None else 'ReLU' if self.op == 'relu' else self.op
+
+    _backward = propagate  # for backprop by hand, node by node, as in the lecture
+
+
+def _refuse_micrograds_form(label: Any) -> None:
+    """Value(data, children, op) is micrograd's private constructor: refuse it, saying why."""
+    if not isinstance(label, (str, tuple, list, set)):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    raise TypeError(
+        "Value(data, children, op) is micrograd's private form; a node also needs each "
+        "parent's local derivatives: use Value.from_op(data, parents, local_grads, op)."
+    )
 
 
 # -- making nodes: each op's result, with its edges -------------------------------------
-# fmt: off
-_hooks = 0  # how many threads have a switch on (switches.py keeps the count)
-_on_create: Any = None; _on_backward: Any = None; _graph_backward: Any = None  # switches.py's: (node, operands) for each node made; (order) -> True if it ran backward itself; higher.py's backward(create_graph=True)
-_new_value = object.__new__
+_new_value = object.__new__  # a node skips __init__'s checks: the rules give floats
+
 
 def _node(data: float, op: str, edges: tuple, operands: Any = ()) -> Value:
-    """Make an op's result node quickly (no type checks: the rules give floats)."""
     v = _new_value(Value)
-    v.data = data; v.grad = 0.0; v.label = ''; v.op = op; v._edges = edges; v._meta = None
-    if _hooks: _on_create(v, operands)
+    v._data = data
+    v.grad = 0.0
+    v.label = ''
+    v.op = op
+    v._edges = edges
+    v._meta = None
+    if _hooks:
+        _on_create(v, operands)
     return v
 
-def _unary(x: Value, op: str, rule) -> Value:  # one operand, one edge
-    out, d = rule(x.data); return _node(out, op, (x, d), _hooks and (x,))
 
-def _binary(x, y, op: str, rule):
+def _unary(x: Value, op: str) -> Value:  # one operand, one edge
+    out, d = OPS[op](x._data)
+    return _node(out, op, (x, d), _hooks and (x,))
+
+
+def _binary(x: Any, y: Any, op: str) -> Any:
     """Apply a two-operand rule; either side may be a plain number (a constant)."""
-    a = x.data if type(x) is Value else _number(x)
-    b = y.data if type(y) is Value else _number(y)
-    if a is None or b is None: return NotImplemented
-    (out, da, db), operands = rule(a, b), _hooks and (x, y)  # operands: only for the hooks
-    if type(x) is not Value: return _node(out, op, (y, db), operands)
-    return _node(out, op, (x, da, y, db) if type(y) is Value else (x, da), operands)
+    a = x._data if type(x) is Value else _operand(x)  # exact type first: the fast path
+    b = y._data if type(y) is Value else _operand(y)
+    if a is None or b is None:
+        return NotImplemented
+    out, da, db = OPS[op](a, b)
+    operands = _hooks and (x, y)  # only the hooks need them
+    if type(y) is Value or isinstance(y, Value):
+        if type(x) is Value or isinstance(x, Value):
+            return _node(out, op, (x, da, y, db), operands)
+        node = _node(out, op, (y, db), operands)
+        return _noted(node, 'base', a) if op == '**' else node
+    node = _node(out, op, (x, da), operands)
+    return _noted(node, 'exponent', b) if op == '**' else node
 
-def _noted(node, role: str, constant):
-    """Keep the constant of a pow (x ** 2, 2 ** x): no edge records it."""
-    if type(constant) is not Value and node is not NotImplemented and node._edges:
-        node._meta = {**(node._meta or {}), role: _to_float(constant)}
+
+def _noted(node: Value, role: str, constant: float) -> Value:
+    if node._edges:  # keep a pow's constant (x ** 2, 2 ** x), which no edge records
+        node._meta = {**(node._meta or {}), role: constant}
     return node
+
+
+def _operand(x: Any) -> float | None:  # a subclass's data, or a number as a float, or None
+    return x._data if isinstance(x, Value) else num.number(x)
+
+
+def _data(x: Any) -> float:  # the same, or a TypeError
+    return x._data if isinstance(x, Value) else num.to_float(x)
+
+
+def _constant(x: Any, op: str, met: list) -> float:  # a number in sum() or dot(), noted in met
+    if isinstance(x, Value):  # a subclass of Value
+        return x._data
+    met.append(x)
+    return x if type(x) is float else num.to_float(x, op)
+
 
 # -- 3. many inputs, one node -----------------------------------------------------------
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - microgrid.sum, as torch.sum
     """The sum of values as ONE node whose parents are all the Value inputs."""
     values = values if type(values) is list else list(values)
     constants: list = []  # the numbers among values: they are added but get no edge
-    data = [v.data if type(v) is Value else _constant(v, 'sum', constants) for v in values]
-    parents = [v for v in values if type(v) is Value] if constants else values
+    data = [v._data if type(v) is Value else _constant(v, 'sum', constants) for v in values]
+    parents = [v for v in values if isinstance(v, Value)] if constants else values
+    total, _ = OPS['sum'](data)
     edges: list = [1.0] * (2 * len(parents))  # (p0, 1.0, p1, 1.0, ...): d sum/d p = 1
     edges[0::2] = parents
-    return _node(builtins.sum(data, 0.0), 'sum', tuple(edges), values)
+    return _node(total, 'sum', tuple(edges), values)
+
 
 def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     """sum(w * x) as ONE node: d/dw_i = x_i and d/dx_i = w_i."""
-    ws, xs = ws if type(ws) is list else list(ws), xs if type(xs) is list else list(xs)
-    if len(ws) != len(xs): raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {len(xs)})")
-    wk: list = []; xk: list = []  # the numbers among ws, and among xs: they get no edge
-    wd = [w.data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
-    xd = [x.data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
+    ws = ws if type(ws) is list else list(ws)
+    xs = xs if type(xs) is list else list(xs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {len(xs)})")
+    wk: list = []  # the numbers among ws, and among xs: they get no edge
+    xk: list = []
+    wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
+    xd = [x._data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
+    total, _, _ = OPS['dot'](wd, xd)
     edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
-    return _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, _hooks and (ws, xs))
+    return _node(total, 'dot', edges, _hooks and (ws, xs))
+
 
 def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int):
-    """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Speed: slices
+    """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version: for each
+    i, add (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Fast version: slices
     interleave the lists in C, and constants are sought from the end (a bias's 1.0)."""
     n = len(ws)
     if x_constants == n and not w_constants:  # weights times a row of data
-        edges = [None] * (2 * n); edges[0::2], edges[1::2] = ws, xd
+        edges: list = [None] * (2 * n)
+        edges[0::2] = ws
+        edges[1::2] = xd
         return tuple(edges)
     edges = [None] * (4 * n)
     edges[0::4], edges[1::4], edges[2::4], edges[3::4] = ws, xd, xs, wd
@@ -257,44 +346,55 @@ def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_const
     while left:
         i -= 1
         for j, v in ((2, xs[i]), (0, ws[i])):  # x_i's edge, then w_i's
-            if type(v) is not Value:
+            if not isinstance(v, Value):
                 del edges[4 * i + j : 4 * i + j + 2]
                 left -= 1
     return tuple(edges)
 
-# -- numbers in, numbers out ------------------------------------------------------------
-def _number(x: Any) -> float | None:  # a plain real number as a float, or None if x is not one
-    if type(x) is float: return x
-    if isinstance(x, (int, float)): return float(x)
-    if isinstance(x, (str, bytes, Value)) or (isinstance(x, Complex) and not isinstance(x, Real)): return None
-    try: return float(x) if hasattr(type(x), '__float__') else None
-    except (TypeError, ValueError): return None
-
-def _to_float(x: Any, op: str = '') -> float:
-    f = _number(x)
-    if f is None: raise TypeError(f"{op}: expected Values or real numbers, got {type(x).__name__}" if op else f"Value needs a real number, got {type(x).__name__}: {x!r:.60}")
-    return f
-
-def _constant(x: Any, op: str, met: list) -> float:  # a number in sum() or dot(), noted in met
-    met.append(x); return x if type(x) is float else _to_float(x, op)
-
-def _data(x: Any) -> float: return x.data if type(x) is Value else _to_float(x)
 
 # -- 4. The order of backward: every node after all of its parents ----------------------
-#    A depth-first search with an explicit stack, no recursion: a chain of any depth works.
-def _topological_order(root: Value) -> list[Value]:
-    order: list[Value] = []; stack: list = [root] if root._edges else []
+def topological_order(root: Value) -> list[Value]:
+    """The interior nodes root depends on, each after all of its parents; root last.
+    Plain version, by recursion: visit(n): unless seen, mark n, visit its parents, append n.
+    Here: an explicit stack, so a chain of any depth works."""
+    order: list[Value] = []
+    stack: list = [root] if root._edges else []
     seen = set()  # interior nodes once expanded, leaves once met
     while stack:  # a node goes back on the stack under a None marker, its parents on
         node = stack.pop()  # top: when the marker comes off, every parent is placed
-        if node is None: order.append(stack.pop())
+        if node is None:
+            order.append(stack.pop())
         elif node not in seen:  # (a node pushed twice is expanded once)
             seen.add(node)
             stack += (node, None)
             parents = node._edges[0::2]
             if not seen.issuperset(parents):  # speed: often all seen, a test in C
                 for p in reversed(parents):  # reversed: the first parent comes off first
-                    if p not in seen:  # an interior parent to expand, or a leaf to mark
-                        stack.append(p) if p._edges else seen.add(p)
+                    if not p._edges:  # a leaf: mark it, it has nothing to order
+                        seen.add(p)
+                    elif p not in seen:  # an interior parent to expand
+                        stack.append(p)
     return order
-# fmt: on
+
+
+_topological_order = topological_order  # the older name, which lessons import
+
+# -- 5. The seam for the switches ---------------------------------------------------------
+_hooks = 0  # how many threads have a switch on; 0 means node creation costs one test
+_on_create: Any = None  # (node, operands) -> None, for each node made
+_on_backward: Any = None  # (order) -> True if it ran the backward pass itself
+_hooks_lock = threading.Lock()
+
+
+def switch_hooks(on: bool, on_create: Any = None, on_backward: Any = None) -> None:
+    """The one way in for the switches (microgrid.autograd.modes): ``switch_hooks(True,
+    on_create, on_backward)`` counts one more thread with a switch on, ``switch_hooks(False)``
+    one fewer. While the count is above 0, each node made goes to on_create(node, operands),
+    and backward asks on_backward(order) whether it ran the pass itself."""
+    global _hooks, _on_create, _on_backward
+    with _hooks_lock:
+        if on:
+            _on_create, _on_backward = on_create, on_backward
+            _hooks += 1
+        elif _hooks > 0:
+            _hooks -= 1

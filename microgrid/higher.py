@@ -20,11 +20,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from microgrid import engine
+from microgrid import _numbers, engine
+from microgrid.autograd.modes import enable_grad
 from microgrid.engine import Value, _topological_order
 from microgrid.labels import fmt as _fmt
 from microgrid.names import name_of
-from microgrid.switches import enable_grad
 
 __all__ = ['SYMBOLIC', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
 
@@ -69,11 +69,11 @@ def _dpow_da(a: Any, b: Any) -> Any:  # b * a**(b-1); 0 for a constant exponent 
         return 0.0
     k = b.data if type(b) is Value else b
     if a.data == 0 and k < 1:  # 0 ** (k - 1) has no value: the float rule's limit
-        return engine._dpow_da(0.0, k)
+        return _numbers.dpow_da(0.0, k)
     try:
         return b * a ** (b - 1)
     except OverflowError:  # the float rule's signed infinity
-        return engine._dpow_da(a.data, k)
+        return _numbers.dpow_da(a.data, k)
 
 
 def _dpow_db(o: Any, a: Any, b: Any) -> Any:  # a**b * log(a); 0 at a == 0, nan for a < 0
@@ -248,10 +248,10 @@ def _backward(
     return grads
 
 
-def backward_create_graph(root: Value, grad: Any = 1.0) -> None:
+def backward_with_graph(root: Value, grad: Any = 1.0) -> None:
     """``root.backward(create_graph=True)``: every ``.grad`` as backward() leaves it, and
     each leaf's gradient also as a Value, added to ``leaf.grad_value``."""
-    seed = grad if type(grad) is Value else engine._to_float(grad)
+    seed = grad if type(grad) is Value else _numbers.to_float(grad)
     grads = _backward([root], [seed], None, True)
     for node in _topological_order(root):  # interior nodes: this call's gradient
         node.grad = 0.0
@@ -265,30 +265,6 @@ def backward_create_graph(root: Value, grad: Any = 1.0) -> None:
             before = node.grad_value
             node.grad_value = g if before is None else before + g
 
-
-def _get_grad_value(v: Value) -> Value | None:
-    return v._meta.get('grad_value') if v._meta else None
-
-
-def _set_grad_value(v: Value, g: Value | None) -> None:
-    if g is None:
-        if v._meta:
-            v._meta.pop('grad_value', None)
-    elif type(g) is not Value:
-        raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
-    else:
-        v._meta = {**(v._meta or {}), 'grad_value': g}
-
-
-# The gradient as a Value, kept in the node's _meta dict (no slot on every Value).
-Value.grad_value = property(
-    _get_grad_value,
-    _set_grad_value,
-    doc="This leaf's gradient as a Value (None until backward(create_graph=True)): a graph "
-    "that can be drawn, explained and differentiated again. Accumulates like .grad; set "
-    "it to None to reset (its graph refers back to the leaf, so that also frees it at once).",
-)
-engine._graph_backward = backward_create_graph
 
 # -----------------------------------------------------------------------------
 # The public functions.
@@ -357,7 +333,7 @@ def _leaves(inputs: Any, who: str) -> tuple[list[Value], bool]:
     items = [inputs] if single else list(inputs)
     leaves = []
     for i, x in enumerate(items):
-        number = x.data if type(x) is Value else engine._number(x)
+        number = x.data if type(x) is Value else _numbers.number(x)
         if number is None:
             raise TypeError(f"{who}: input {i} must be a number or a Value, got {type(x).__name__}")
         leaves.append(Value(number))
@@ -465,7 +441,7 @@ def jvp(fn: Callable[..., Any], inputs: Any, tangents: Any) -> tuple[Any, Any]:
 
 
 def _check_number(x: Any, who: str) -> float:
-    f = engine._number(x)
+    f = _numbers.number(x)
     if f is None:
         raise TypeError(f"{who}: fn must return a Value or a number, got {type(x).__name__}")
     return f

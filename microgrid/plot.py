@@ -16,8 +16,8 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
+from microgrid.autograd.modes import no_grad
 from microgrid.engine import Value
-from microgrid.switches import no_grad
 
 __all__ = [
     'decision_grid',

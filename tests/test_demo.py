@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from microgrid import losses
+from microgrid import losses, no_grad
 from microgrid.cli import main
 from microgrid.demo import (
     FILES,
@@ -23,7 +23,7 @@ from microgrid.demo import (
     pick_neuron,
     run_demo,
 )
-from microgrid.engine import Value, no_grad
+from microgrid.engine import Value
 
 ROOT = Path(__file__).resolve().parents[1]
 SVG = '{http://www.w3.org/2000/svg}'

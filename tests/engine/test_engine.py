@@ -109,7 +109,8 @@ SAFE = {
 }
 
 TORCH_OVERRIDES = {
-    'softplus': lambda a: torch.nn.functional.softplus(a, threshold=1e6),
+    # the stable form, as microgrid's: softplus(threshold=1e6) overflows to inf at 1000
+    'softplus': lambda a: torch.logaddexp(a, torch.zeros_like(a)),
     'leaky_relu': lambda a: torch.nn.functional.leaky_relu(a, 0.2),
 }
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
-from test_lecture import XS, YS, neuron, train  # the lecture's data, neuron and loop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for test_lecture
+from test_lecture import XS, YS, neuron, train  # noqa: E402 - the lecture's data, neuron, loop
 
 from microgrid import Value, explain, fit, nn, optim
 from microgrid.labels import display_name, fmt, step_text
