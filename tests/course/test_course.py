@@ -8,12 +8,15 @@ Each notebook is executed twice with nbclient:
    build/executed/<stem>.ipynb for `make course-html`.
 2. with each stub replaced by its solution from notebooks/solutions/<stem>.py (Agg, no
    pictures needed): every check must print ✓.
+The course's own regression claims (tests/course/claims.py) run in the first pass, each as a
+cell inserted after the cell it describes, and are removed before the executed copy is saved.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import runpy
 import time
 from pathlib import Path
 
@@ -151,6 +154,33 @@ def test_exercise_ids_are_unique_across_the_course():
 # -----------------------------------------------------------------------------
 
 
+CLAIMS = runpy.run_path(str(Path(__file__).with_name('claims.py')))['CLAIMS']
+CLAIM = 'course-claim'
+
+
+def _with_claims(nb, stem: str):
+    """nb with each claim of CLAIMS[stem] as a cell after the cell it names, run in a function
+    so that its names stay local."""
+    claims = CLAIMS.get(stem, {})
+    ids = [c.get('id') for c in nb.cells]
+    missing = sorted(set(claims) - set(ids))
+    assert not missing, f'{stem}: claims for cells that are not there: {missing}'
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.get('id') in claims:
+            body = ''.join('    ' + line + '\n' for line in claims[cell.id].splitlines())
+            code = f'def _claim():\n{body}\n\n_claim()\ndel _claim\n'
+            cells.append(nbformat.v4.new_code_cell(code, metadata={'tags': [CLAIM]}))
+    nb.cells = cells
+    return nb
+
+
+def _without_claims(nb):
+    nb.cells = [c for c in nb.cells if CLAIM not in c.metadata.get('tags', [])]
+    return nb
+
+
 def _execute(nb, inline: bool):
     env = dict(os.environ)
     env.pop('MPLBACKEND', None)  # ipykernel then chooses matplotlib-inline
@@ -175,8 +205,9 @@ def _check_lines(cell) -> list[str]:
 
 @pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
 def test_lesson_runs_inline_with_pictures_no_stderr_and_unfilled_checks_fail(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = _with_claims(nbformat.read(path, as_version=4), path.stem)
     seconds = _execute(nb, inline=True)
+    _without_claims(nb)
     EXECUTED.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, EXECUTED / path.name)
     print(f'{path.stem}: {seconds:.1f} s')
