@@ -77,20 +77,20 @@ def _same(actual: Any, expected: Any, rel: float, abs_: float) -> bool:
     return bool(actual == expected)
 
 
-def _digits(a: float, e: float) -> int:
-    """The fewest significant digits (at least 6) at which a and e print differently."""
-    for d in range(6, 18):
-        if f'{a:.{d}g}' != f'{e:.{d}g}':
-            return d
-    return 17
+def _number_text(n: float, other: float | None) -> str:
+    """n with 6 significant digits, or with all of them (shortest round trip) when 6 would
+    not show how it differs from ``other``."""
+    short = f'{n:.6g}'
+    if other is None or short != f'{other:.6g}' or n == other:
+        return short
+    return repr(n)
 
 
 def _show(x: Any, other: Any = None) -> str:
     x, other = _plain(x), _plain(other)
     n = _number(x)
     if n is not None and not isinstance(x, int):
-        o = _number(other)
-        return f'{n:.{_digits(n, o) if o is not None else 6}g}'
+        return _number_text(n, _number(other))
     if isinstance(x, (list, tuple)):
         others = (
             other if isinstance(other, (list, tuple)) and len(other) == len(x) else [None] * len(x)

@@ -49,7 +49,7 @@ assert math.isclose(x.tanh().local_grads[0], 1 - math.tanh(0.5) ** 2)
 assert (a.grad, b.grad, c.grad, f.grad) == (6.0, -4.0, -2.0, 4.0)
 ''',
         'cell-22': '''\
-source = microgrid.draw(r, names=locals()).source
+source = microgrid.draw(r, names=globals()).source
 assert 'p' in source and 'q' in source
 ''',
     },

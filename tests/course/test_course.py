@@ -35,6 +35,8 @@ LESSONS = sorted(NOTEBOOKS.glob('[0-9][0-9]_*.ipynb'))
 
 EXERCISE = re.compile(r'# EXERCISE (\S+): \S')
 SOLUTION = re.compile(r'^# SOLUTION (\S+)\s*$', re.M)
+# A call of check() or of a checker like check_engine(), check_mlp(), check_training().
+CHECK_CALL = re.compile(r'\bcheck(?:_\w+)?\(')
 # A call of a picture-making function: microgrid.plot's plot_* or draw().
 PICTURE = re.compile(r'\b(?:plot\.plot_\w+|plot_\w+|draw)\(')
 
@@ -130,8 +132,8 @@ def test_lesson_is_stored_clean_with_checked_exercises(path):
     )
     for i, ex in exercises:
         follower = nb.cells[i + 1]
-        assert follower.cell_type == 'code' and 'check(' in _code(follower), (
-            f'{ex}: the cell after the stub must call check()'
+        assert follower.cell_type == 'code' and CHECK_CALL.search(_code(follower)), (
+            f'{ex}: the cell after the stub must call check() or a check_*() of microgrid.course'
         )
     for i, cell in enumerate(nb.cells):
         src = _code(cell)
