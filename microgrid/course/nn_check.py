@@ -102,7 +102,8 @@ def check_mlp(mlp_class: Callable[..., Any], seed: int = 0) -> bool:
         got = [_data(model(list(x))) for x in INPUTS]
     except Exception as error:  # noqa: BLE001
         hint = 'is a __call__ still returning None?' if 'NoneType' in str(error) else ''
-        return _verdict(f'{what} forward', f'your code raised {type(error).__name__}: {error}', hint)
+        problem = f'your code raised {type(error).__name__}: {error}'
+        return _verdict(f'{what} forward', problem, hint)
     want_out = [ref(x).data for x in INPUTS]
     if not all(math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12) for g, w in zip(got, want_out)):
         shown = ', '.join(f'{g:.6g}' for g in got)
