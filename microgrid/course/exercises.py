@@ -24,6 +24,7 @@ __all__ = ['HAND', 'check']
 
 # Hand work rounded to 4 significant digits is within half a unit of the 4th digit: 5e-4.
 HAND = 5e-4
+"""check's default relative tolerance: an answer rounded to 4 significant digits passes."""
 
 
 class _Unfilled(Exception):

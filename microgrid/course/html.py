@@ -18,6 +18,7 @@ __all__ = ['HIDDEN_TAGS', 'SEE', 'WIDGET_NOTE', 'build_html', 'student_notebook'
 
 # Cells with these tags are for the tests and the teacher, not the student's page.
 HIDDEN_TAGS = frozenset({'check', 'solution'})
+"""Cells with these tags are left out of the student's page."""
 
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 
@@ -27,7 +28,9 @@ WIDGET_NOTE = (
     'this page cannot show it. Open the lesson in JupyterLab (<code>make course</code>) to use '
     'it{see}.</p></div>'
 )
+"""The note shown where a live widget would be (it needs a running kernel)."""
 SEE = ', or see the <a href="{0}#live-widgets">screenshots of the live widgets</a>'
+"""The note's link to the screenshots, when the builder knows where they are."""
 
 
 def student_notebook(nb: Any, instruments: str = '') -> Any:

@@ -260,6 +260,8 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell('# Lesson 1 · <Nudging>'),
         nbformat.v4.new_code_cell('picture()'),
+        nbformat.v4.new_code_cell('assert hidden', metadata={'tags': ['check']}),
+        nbformat.v4.new_code_cell('Stepper(y)'),
     ])  # fmt: skip
     nbformat.write(nb, lessons / '01_nudging.ipynb')
     png = (
@@ -270,6 +272,13 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
         nbformat.v4.new_output('display_data', data={'image/png': png}),
         nbformat.v4.new_output('display_data', data={'image/gif': 'R0lGODlhAQABAAAAACw='}),
     ]
+    widget = {'model_id': 'abc', 'version_major': 2, 'version_minor': 0}
+    nb.cells[3].outputs = [
+        nbformat.v4.new_output(
+            'display_data',
+            data={'application/vnd.jupyter.widget-view+json': widget, 'text/plain': 'Stepper'},
+        )
+    ]
     executed.mkdir()
     nbformat.write(nb, executed / '01_nudging.ipynb')  # newer than the lesson: reused, not run
     pages = build_html(lessons, out, executed)
@@ -277,6 +286,8 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
     page = pages[0].read_text(encoding='utf-8')
     assert f'data:image/png;base64,{png}' in page
     assert 'src="data:image/gif;base64,R0lGODlhAQABAAAAACw="' in page  # as an <img>
+    assert 'assert hidden' not in page  # the student's page: no regression checks
+    assert 'Live widget' in page and 'make course' in page  # a note, not an empty box
     index = pages[1].read_text(encoding='utf-8')
     assert '<a href="01_nudging.html">Lesson 1 · &lt;Nudging&gt;</a>' in index
     with pytest.raises(FileNotFoundError, match='no lessons'):
