@@ -160,6 +160,12 @@ assert "'cube' node" in message
 ''',
     },
     '11_curvature_and_newton': {
+        'cell-3': '''\
+errors = [(f(1.5 + h) - 2 * f(1.5) + f(1.5 - h)) / h**2 + math.sin(1.5) for h in (1e-1, 1e-2, 1e-3)]
+assert [f'{e:.1e}' for e in errors] == ['8.3e-04', '8.3e-06', '8.3e-08']
+late = [(f(1.5 + h) - 2 * f(1.5) + f(1.5 - h)) / h**2 + math.sin(1.5) for h in (1e-5, 1e-7)]
+assert [f'{e:.1e}' for e in late] == ['-4.3e-07', '-1.7e-03']
+''',
         'cell-14': '''\
 assert math.isclose(d2y, -2 * t * (1 - t * t), rel_tol=1e-12)
 ''',
