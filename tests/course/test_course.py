@@ -205,6 +205,7 @@ def _check_lines(cell) -> list[str]:
     return [line for line in _text(cell).splitlines() if line[:2] in ('✓ ', '✗ ')]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
 def test_lesson_runs_inline_with_pictures_no_stderr_and_unfilled_checks_fail(path):
     nb = _with_claims(nbformat.read(path, as_version=4), path.stem)
@@ -238,6 +239,7 @@ def test_lesson_runs_inline_with_pictures_no_stderr_and_unfilled_checks_fail(pat
     assert not problems, '\n'.join(problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
 def test_every_check_passes_with_the_solutions(path):
     nb = nbformat.read(path, as_version=4)
