@@ -146,6 +146,18 @@ def test_lesson_is_stored_clean_with_checked_exercises(path):
         )
 
 
+@pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
+def test_regression_claims_live_in_the_tests_not_in_hidden_cells(path):
+    """A lesson whose claims are in claims.py has no cell tagged check (invisible in Jupyter)."""
+    if path.stem not in CLAIMS:
+        pytest.skip(f'{path.stem} still has its regression checks in the lesson')
+    nb = nbformat.read(path, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if 'check' in c.metadata.get('tags', [])]
+    assert not tagged, f'{path.stem}: cells {tagged} are tagged check; move them to claims.py'
+    ids = {c.get('id') for c in nb.cells}
+    assert set(CLAIMS[path.stem]) <= ids, f'{path.stem}: claims after cells that are not there'
+
+
 def test_exercise_ids_are_unique_across_the_course():
     ids = [e for p in LESSONS for _, e in _exercises(nbformat.read(p, as_version=4))]
     assert len(ids) == len(set(ids)), sorted(ids)
@@ -294,3 +306,25 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
     assert '<a href="01_nudging.html">Lesson 1 · &lt;Nudging&gt;</a>' in index
     with pytest.raises(FileNotFoundError, match='no lessons'):
         build_html(tmp_path / 'executed' / 'nothing', out)
+
+
+@pytest.mark.slow
+def test_lesson_9_runs_without_torch_and_says_so(tmp_path):
+    """torch is not in the course extra: lesson 9 must run without it, with a visible note."""
+    blocker = tmp_path / 'torch'
+    blocker.mkdir()
+    (blocker / '__init__.py').write_text("raise ImportError('No module named torch (blocked)')\n")
+    path = NOTEBOOKS / '09_onward_to_pytorch.ipynb'
+    nb = nbformat.read(path, as_version=4)
+    old = os.environ.get('PYTHONPATH')
+    os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(tmp_path), old]))
+    try:
+        _execute(nb, inline=False)
+    finally:
+        if old is None:
+            os.environ.pop('PYTHONPATH')
+        else:
+            os.environ['PYTHONPATH'] = old
+    text = '\n'.join(_text(c) for c in nb.cells if c.cell_type == 'code')
+    assert 'PyTorch is not installed' in text and 'pip install torch' in text
+    assert text.count('(needs PyTorch: see the top of the lesson)') == 3
