@@ -36,7 +36,7 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
 
-# tests/test_course.py runs every lesson (inline backend, then with the solutions).
+# tests/course/test_course.py runs every lesson (inline backend, then with the solutions).
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest tests
 
@@ -48,11 +48,13 @@ $(VENV)/.course-installed: pyproject.toml | $(BIN)/python
 course: $(VENV)/.course-installed
 	env -u MPLBACKEND $(BIN)/jupyter lab notebooks
 
-# Every lesson executed, as static HTML with its pictures embedded, in site/course/: the
-# course part of the docs site, one generator for those pages. It reuses build/executed/
-# (written by the course test) when newer than the lesson. Without MkDocs, the same pages
-# come from: python -m microgrid.course html notebooks <folder>
-course-html: docs
+# Every lesson executed, as static HTML with its pictures embedded, in build/course-html/:
+# the student's pages (no regression checks; a note where a live widget needs a kernel).
+# One builder, microgrid.course.html, which the docs site's course pages share; it reuses
+# build/executed/ (written by the course test) when newer than the lesson. Without make:
+# python -m microgrid.course html notebooks build/course-html
+course-html: $(VENV)/.course-installed
+	env -u MPLBACKEND $(BIN)/python -m microgrid.course html notebooks build/course-html
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

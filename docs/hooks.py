@@ -70,8 +70,11 @@ API_MODULES = [
     ('Compile', 'microgrid.compile'),
     ('Compile guards', 'microgrid.guards'),
     ('Gradcheck', 'microgrid.gradcheck'),
-    ('Check your engine', 'microgrid.engine_check'),
     ('Course helpers', 'microgrid.course'),
+    ('Course exercises', 'microgrid.course.exercises'),
+    ('Check your engine', 'microgrid.course.engine_check'),
+    ('Check your MLP', 'microgrid.course.nn_check'),
+    ('Course as HTML', 'microgrid.course.html'),
     ('Expressions', 'microgrid.expr'),
     ('Command line', 'microgrid.cli'),
     ('Demo', 'microgrid.demo'),
@@ -156,32 +159,13 @@ def lesson_title(path: Path) -> str:
     return path.stem.replace('_', ' ')
 
 
-WIDGET_NOTE = (
-    '<div class="admonition note"><p class="admonition-title">Live widget</p><p>In Jupyter a '
-    'live widget from <code>microgrid.live</code> appears here; it needs a running kernel, so '
-    'this page cannot show it. See the <a href="../instruments.html#live-widgets">screenshots '
-    'of the live widgets</a>.</p></div>'
-)
-
-
 def staged_notebook(path: Path) -> str:
-    """An executed lesson as the site shows it: GIFs (which nbconvert's templates skip)
-    become HTML images, so an animation shows on the page as it does in Jupyter; live
-    widgets become a note."""
+    """An executed lesson as the site shows it: the student's page of microgrid.course.html
+    (no check/solution cells, live widgets as a note, GIFs as images)."""
+    from microgrid.course.html import student_notebook
+
     nb = json.loads(path.read_text(encoding='utf-8'))
-    # A live widget needs a kernel: the page says so (and where its screenshots are) instead
-    # of loading a widget manager from a CDN that could only show it frozen.
-    nb.get('metadata', {}).pop('widgets', None)
-    for cell in nb.get('cells', []):
-        for out in cell.get('outputs', []):
-            data = out.get('data', {})
-            if 'application/vnd.jupyter.widget-view+json' in data:
-                out['data'] = {'text/html': WIDGET_NOTE, 'text/plain': data.get('text/plain', '')}
-                continue
-            if 'image/gif' in data and 'text/html' not in data:
-                gif = ''.join(data.pop('image/gif')).replace('\n', '')
-                data['text/html'] = f'<img alt="animation" src="data:image/gif;base64,{gif}">'
-    return json.dumps(nb)
+    return json.dumps(student_notebook(nb, instruments='../instruments.html'))
 
 
 def execute_missing_lessons() -> list[Path]:

@@ -33,7 +33,7 @@ _LAZY = {
     'backprop_player': 'microgrid.player',
     'backprop_frames': 'microgrid.player',
     'backprop_gif': 'microgrid.player',
-    'check_engine': 'microgrid.engine_check',
+    'check_engine': 'microgrid.course.engine_check',
 }
 _SUBMODULES = {'higher', 'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}
 

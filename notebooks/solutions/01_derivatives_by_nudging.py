@@ -9,5 +9,5 @@ dq_da = 2 * 3 * -2  # 2ab
 dq_db = 3**2  # a²
 
 # SOLUTION 01-chain-rule
-x = 0.5
+x = 0.8
 dy_dx = math.cos(x**2) * 2 * x

@@ -4,8 +4,58 @@
 def neuron_forward(w, b, x):
     return math.tanh(sum(wi * xi for wi, xi in zip(w, x)) + b)
 
-# SOLUTION 05-param-count
-n_params = (3 + 1) * 4 + (4 + 1) * 4 + (4 + 1) * 1
-
 # SOLUTION 05-he-std
 he_std = math.sqrt(2 / 50)
+
+# SOLUTION 05-build-mlp
+class MyNeuron:
+    def __init__(self, nin, linear=False):
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self.linear = linear
+
+    def __call__(self, x):
+        s = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return s if self.linear else s.tanh()
+
+    def parameters(self):
+        return self.w + [self.b]
+
+
+class MyLayer:
+    def __init__(self, nin, nout, linear=False):
+        self.neurons = [MyNeuron(nin, linear) for _ in range(nout)]
+
+    def __call__(self, x):
+        return [n(x) for n in self.neurons]
+
+    def parameters(self):
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+class MyMLP:
+    def __init__(self, nin, nouts):
+        sizes = [nin] + nouts
+        last = len(nouts) - 1
+        self.layers = [MyLayer(sizes[i], sizes[i + 1], linear=i == last) for i in range(len(nouts))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+# SOLUTION 05-train-loop
+def train(model, xs, ys, steps=20, lr=0.05):
+    losses = []
+    for _ in range(steps):
+        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys)) / len(xs)
+        for p in model.parameters():
+            p.grad = 0.0
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(loss.data)
+    return losses

@@ -8,12 +8,15 @@ Each notebook is executed twice with nbclient:
    build/executed/<stem>.ipynb for `make course-html`.
 2. with each stub replaced by its solution from notebooks/solutions/<stem>.py (Agg, no
    pictures needed): every check must print ✓.
+The course's own regression claims (tests/course/claims.py) run in the first pass, each as a
+cell inserted after the cell it describes, and are removed before the executed copy is saved.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import runpy
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from microgrid.course import check
 nbformat = pytest.importorskip('nbformat', reason='nbformat comes with the dev extra')
 nbclient = pytest.importorskip('nbclient', reason='nbclient comes with the dev extra')
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / 'notebooks'
 SOLUTIONS = NOTEBOOKS / 'solutions'
 EXECUTED = ROOT / 'build' / 'executed'
@@ -32,6 +35,8 @@ LESSONS = sorted(NOTEBOOKS.glob('[0-9][0-9]_*.ipynb'))
 
 EXERCISE = re.compile(r'# EXERCISE (\S+): \S')
 SOLUTION = re.compile(r'^# SOLUTION (\S+)\s*$', re.M)
+# A call of check() or of a checker like check_engine(), check_mlp(), check_training().
+CHECK_CALL = re.compile(r'\bcheck(?:_\w+)?\(')
 # A call of a picture-making function: microgrid.plot's plot_* or draw().
 PICTURE = re.compile(r'\b(?:plot\.plot_\w+|plot_\w+|draw)\(')
 
@@ -127,8 +132,8 @@ def test_lesson_is_stored_clean_with_checked_exercises(path):
     )
     for i, ex in exercises:
         follower = nb.cells[i + 1]
-        assert follower.cell_type == 'code' and 'check(' in _code(follower), (
-            f'{ex}: the cell after the stub must call check()'
+        assert follower.cell_type == 'code' and CHECK_CALL.search(_code(follower)), (
+            f'{ex}: the cell after the stub must call check() or a check_*() of microgrid.course'
         )
     for i, cell in enumerate(nb.cells):
         src = _code(cell)
@@ -141,6 +146,18 @@ def test_lesson_is_stored_clean_with_checked_exercises(path):
         )
 
 
+@pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
+def test_regression_claims_live_in_the_tests_not_in_hidden_cells(path):
+    """A lesson whose claims are in claims.py has no cell tagged check (invisible in Jupyter)."""
+    if path.stem not in CLAIMS:
+        pytest.skip(f'{path.stem} still has its regression checks in the lesson')
+    nb = nbformat.read(path, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if 'check' in c.metadata.get('tags', [])]
+    assert not tagged, f'{path.stem}: cells {tagged} are tagged check; move them to claims.py'
+    ids = {c.get('id') for c in nb.cells}
+    assert set(CLAIMS[path.stem]) <= ids, f'{path.stem}: claims after cells that are not there'
+
+
 def test_exercise_ids_are_unique_across_the_course():
     ids = [e for p in LESSONS for _, e in _exercises(nbformat.read(p, as_version=4))]
     assert len(ids) == len(set(ids)), sorted(ids)
@@ -149,6 +166,33 @@ def test_exercise_ids_are_unique_across_the_course():
 # -----------------------------------------------------------------------------
 # Executed
 # -----------------------------------------------------------------------------
+
+
+CLAIMS = runpy.run_path(str(Path(__file__).with_name('claims.py')))['CLAIMS']
+CLAIM = 'course-claim'
+
+
+def _with_claims(nb, stem: str):
+    """nb with each claim of CLAIMS[stem] as a cell after the cell it names, run in a function
+    so that its names stay local."""
+    claims = CLAIMS.get(stem, {})
+    ids = [c.get('id') for c in nb.cells]
+    missing = sorted(set(claims) - set(ids))
+    assert not missing, f'{stem}: claims for cells that are not there: {missing}'
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.get('id') in claims:
+            body = ''.join('    ' + line + '\n' for line in claims[cell.id].splitlines())
+            code = f'def _claim():\n{body}\n\n_claim()\ndel _claim\n'
+            cells.append(nbformat.v4.new_code_cell(code, metadata={'tags': [CLAIM]}))
+    nb.cells = cells
+    return nb
+
+
+def _without_claims(nb):
+    nb.cells = [c for c in nb.cells if CLAIM not in c.metadata.get('tags', [])]
+    return nb
 
 
 def _execute(nb, inline: bool):
@@ -173,10 +217,12 @@ def _check_lines(cell) -> list[str]:
     return [line for line in _text(cell).splitlines() if line[:2] in ('✓ ', '✗ ')]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
 def test_lesson_runs_inline_with_pictures_no_stderr_and_unfilled_checks_fail(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = _with_claims(nbformat.read(path, as_version=4), path.stem)
     seconds = _execute(nb, inline=True)
+    _without_claims(nb)
     EXECUTED.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, EXECUTED / path.name)
     print(f'{path.stem}: {seconds:.1f} s')
@@ -205,6 +251,7 @@ def test_lesson_runs_inline_with_pictures_no_stderr_and_unfilled_checks_fail(pat
     assert not problems, '\n'.join(problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', LESSONS, ids=lambda p: p.stem)
 def test_every_check_passes_with_the_solutions(path):
     nb = nbformat.read(path, as_version=4)
@@ -227,6 +274,8 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell('# Lesson 1 · <Nudging>'),
         nbformat.v4.new_code_cell('picture()'),
+        nbformat.v4.new_code_cell('assert hidden', metadata={'tags': ['check']}),
+        nbformat.v4.new_code_cell('Stepper(y)'),
     ])  # fmt: skip
     nbformat.write(nb, lessons / '01_nudging.ipynb')
     png = (
@@ -237,6 +286,13 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
         nbformat.v4.new_output('display_data', data={'image/png': png}),
         nbformat.v4.new_output('display_data', data={'image/gif': 'R0lGODlhAQABAAAAACw='}),
     ]
+    widget = {'model_id': 'abc', 'version_major': 2, 'version_minor': 0}
+    nb.cells[3].outputs = [
+        nbformat.v4.new_output(
+            'display_data',
+            data={'application/vnd.jupyter.widget-view+json': widget, 'text/plain': 'Stepper'},
+        )
+    ]
     executed.mkdir()
     nbformat.write(nb, executed / '01_nudging.ipynb')  # newer than the lesson: reused, not run
     pages = build_html(lessons, out, executed)
@@ -244,7 +300,31 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
     page = pages[0].read_text(encoding='utf-8')
     assert f'data:image/png;base64,{png}' in page
     assert 'src="data:image/gif;base64,R0lGODlhAQABAAAAACw="' in page  # as an <img>
+    assert 'assert hidden' not in page  # the student's page: no regression checks
+    assert 'Live widget' in page and 'make course' in page  # a note, not an empty box
     index = pages[1].read_text(encoding='utf-8')
     assert '<a href="01_nudging.html">Lesson 1 · &lt;Nudging&gt;</a>' in index
     with pytest.raises(FileNotFoundError, match='no lessons'):
         build_html(tmp_path / 'executed' / 'nothing', out)
+
+
+@pytest.mark.slow
+def test_lesson_9_runs_without_torch_and_says_so(tmp_path):
+    """torch is not in the course extra: lesson 9 must run without it, with a visible note."""
+    blocker = tmp_path / 'torch'
+    blocker.mkdir()
+    (blocker / '__init__.py').write_text("raise ImportError('No module named torch (blocked)')\n")
+    path = NOTEBOOKS / '09_onward_to_pytorch.ipynb'
+    nb = nbformat.read(path, as_version=4)
+    old = os.environ.get('PYTHONPATH')
+    os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(tmp_path), old]))
+    try:
+        _execute(nb, inline=False)
+    finally:
+        if old is None:
+            os.environ.pop('PYTHONPATH')
+        else:
+            os.environ['PYTHONPATH'] = old
+    text = '\n'.join(_text(c) for c in nb.cells if c.cell_type == 'code')
+    assert 'PyTorch is not installed' in text and 'pip install torch' in text
+    assert text.count('(needs PyTorch: see the top of the lesson)') == 3

@@ -1,0 +1,209 @@
+"""The course's own regression checks: claims about the lessons' outputs, run by the tests.
+
+They used to be hidden assert cells (tagged ``check``) in the lessons, where a student could
+not see them and a failed one stopped Run All. Now each lesson holds only what the student
+sees, and tests/course/test_course.py inserts each claim as a cell right after the cell whose
+id is its key, runs the lesson, and removes the claims again before it saves the executed copy.
+
+Convention: ``CLAIMS[lesson stem][id of the cell the claim follows] = code``. To move a lesson's
+tagged cells here: take each cell tagged ``check``, put its source under the id of the cell
+before it, and delete the cell (test_regression_claims_live_in_the_tests_not_in_hidden_cells
+then requires the lesson to have none left). A claim runs inside a function, so its names
+stay local (use ``globals()``, not ``locals()``, for the lesson's names); it must not change
+the lesson's objects, since the student's run has no claims. A claim that a sentence of the
+prose relies on says so in a comment.
+"""
+
+from __future__ import annotations
+
+__all__ = ['CLAIMS']
+
+CLAIMS: dict[str, dict[str, str]] = {
+    '01_derivatives_by_nudging': {
+        'cell-03': '''\
+assert math.isclose(slope, 14.003, rel_tol=1e-6)  # 6x - 4 = 14, plus 3h from the curvature
+''',
+        'cell-11': '''\
+assert 1e-10 <= best <= 1e-5  # near the square root of the float precision
+''',
+        'cell-16': '''\
+assert math.isclose(slopes['a'], b, rel_tol=1e-5)
+assert math.isclose(slopes['b'], a, rel_tol=1e-5)
+assert math.isclose(slopes['c'], 1.0, rel_tol=1e-5)
+''',
+        'cell-22': '''\
+assert math.isclose(dy_du, 0.7115, abs_tol=1e-4) and math.isclose(chain, nudged, rel_tol=1e-8)
+''',
+        'cell-25': '''\
+assert math.isclose(by_the_rule, nudged, rel_tol=1e-8)
+''',
+    },
+    '02_the_value': {
+        'cell-03': '''\
+assert e.parents == (a, b) and e.local_grads == (-3.0, 2.0)
+''',
+        'cell-06': '''\
+assert a.parents == () and a.op == ''
+assert k.parents[0].op == '*' and k.parents[0].parents == (a,)
+''',
+        'cell-09': '''\
+assert math.isclose((x**2).local_grads[0], 1.0)
+assert math.isclose(x.tanh().local_grads[0], 1 - math.tanh(0.5) ** 2)
+''',
+        'cell-19': '''\
+assert (a.grad, b.grad, c.grad, f.grad) == (6.0, -4.0, -2.0, 4.0)
+''',
+        'cell-22': '''\
+source = microgrid.draw(r, names=globals()).source
+assert 'p' in source and 'q' in source
+''',
+    },
+    '03_build_your_own_engine': {
+        'cell-18': '''\
+assert good and good.ops == ('a + b', 'a * b', 'tanh(a)', 'exp(a)')
+''',
+        'cell-25': '''\
+assert not bug1 and 'a + a at a=1.5: a.grad should be 2, your backward gives 1' in bug1.message
+assert not bug2 and 'reverse topological order' in bug2.message
+assert not bug3 and bug3.first_wrong_op == 'tanh(a)'
+''',
+    },
+    '04_backprop_by_hand_and_by_steps': {
+        'cell-09': '''\
+for name, g in by_hand.items():
+    assert math.isclose(v[name].grad, g, abs_tol=1e-12), name
+''',
+        'cell-18': '''\
+assert wrong != 7.0 and a.grad == 7.0
+''',
+        'cell-21': '''\
+assert a.grad == 1.0
+''',
+        'cell-24': '''\
+assert twice == 12.0 and a.grad == 6.0
+''',
+    },
+    '05_neuron_layer_mlp': {
+        'cell-04': '''\
+v = Value(0.0)
+v.sigmoid().backward()
+assert v.grad == 0.25
+for x in (-3.0, 0.5, 4.0):
+    v = Value(x)
+    v.tanh().backward()
+    assert math.isclose(v.grad, 1 - math.tanh(x) ** 2)
+''',
+        'cell-07': '''\
+assert len(model.parameters()) == 337  # (2+1)*16 + (16+1)*16 + (16+1)*1
+''',
+        'cell-19': '''\
+assert results['tanh', 'uniform'][-1] > 0.8  # saturated
+assert results['tanh', 'xavier'][-1] < 0.6 * results['tanh', 'xavier'][0]  # fading
+gained = results['tanh', 'xavier x 5/3']
+assert 0.8 < gained[-1] / gained[0] < 1.25  # steady
+assert results['relu', 'uniform'][-1] > 50 * results['relu', 'uniform'][0]  # exploding
+he = results['relu', 'he']
+assert 0.2 < he[-1] / he[0] < 5  # stable
+''',
+        'cell-23': '''\
+for init in ['uniform', 'xavier', 'he']:
+    s = signal['sigmoid', init]
+    assert s[0] < 1e-3 * s[-1]  # vanishing
+    assert 2.0 < (s[-1] / s[0]) ** (1 / 11) < 4.5  # "about 2 to 4 at every layer"
+assert signal['relu', 'uniform'][0] > 50 * signal['relu', 'uniform'][-1]  # exploding
+assert signal['relu', 'xavier'][0] < 0.1 * signal['relu', 'xavier'][-1]  # shrinking
+he = signal['relu', 'he']
+assert 0.2 < he[0] / he[-1] < 5  # steady
+''',
+    },
+    '09_onward_to_pytorch': {
+        'cell-03': '''\
+assert all(abs(a - b) < 1e-12 for ra, rb in zip(grad_W, outer) for a, b in zip(ra, rb))
+assert all(abs(n.b.grad - d) < 1e-12 for n, d in zip(layer.neurons, delta))
+''',
+        'cell-09': '''\
+assert abs(loss_mg.data - loss_torch.item()) < 1e-12
+''',
+        'cell-11': '''\
+assert worst < 1e-12
+''',
+        'cell-17': '''\
+assert max(abs(a - b) for a, b in zip(out_m, out_t)) < 1e-12
+''',
+        'cell-20': '''\
+assert abs(eager_out.data - compiled_out.data) < 1e-12
+assert max(abs(a - b) for a, b in zip(eager_grads, compiled_grads)) < 1e-12
+''',
+        'cell-23': '''\
+assert 'control flow' in str(caught)
+''',
+    },
+    '10_common_mistakes': {
+        'cell-03': '''\
+assert x.grad != 7.0 and 'the sum over 3 paths' in explain_text
+x2 = Value(3.0)
+f(x2).backward()
+assert x2.grad == 7.0 and abs(nudged - 7.0) < 1e-6
+''',
+        'cell-07': '''\
+assert max(forgot[1:]) > 0.75 and min(forgot[1:]) < 0.07  # "between about 0.06 and 0.8"
+assert round(min(forgot[100:]), 3) == 0.068 and round(right[-1], 3) == 0.196
+assert max(forgot[100:]) > 2 * min(forgot[100:])  # then it swings
+assert all(a >= b for a, b in zip(right[5:], right[6:]))  # the right loop goes steadily down
+''',
+        'cell-10': '''\
+assert w.grad == 6.0 and fresh_w.grad == 10.0
+''',
+        'cell-18': '''\
+assert good[-1] < 1e-6 and bad[-1] > bad[0] * 1e6
+''',
+        'cell-21': '''\
+assert 'gave inf' in message and 'loss = error * error' in message
+''',
+        'cell-24': '''\
+assert "'cube' node" in message
+''',
+    },
+    '11_curvature_and_newton': {
+        'cell-3': '''\
+errors = [(f(1.5 + h) - 2 * f(1.5) + f(1.5 - h)) / h**2 + math.sin(1.5) for h in (1e-1, 1e-2, 1e-3)]
+assert [f'{e:.1e}' for e in errors] == ['8.3e-04', '8.3e-06', '8.3e-08']
+late = [(f(1.5 + h) - 2 * f(1.5) + f(1.5 - h)) / h**2 + math.sin(1.5) for h in (1e-5, 1e-7)]
+assert [f'{e:.1e}' for e in late] == ['-4.3e-07', '-1.7e-03']
+''',
+        'cell-14': '''\
+assert math.isclose(d2y, -2 * t * (1 - t * t), rel_tol=1e-12)
+''',
+        'cell-28': '''\
+assert loss_at(newton_path[-1]) < loss_at(gd_path[-1])
+assert max(abs(v) for v in gradient(loss, newton_path[-1])) < 1e-9
+''',
+        'cell-32': '''\
+assert abs(newton[-1] - 0.169) < 0.01 and derivatives(bumpy, newton[-1])[1] < 0
+assert bumpy(gd[-1]) < bumpy(0.3)
+''',
+    },
+    '12_forward_vs_reverse_mode': {
+        'cell-5': '''\
+assert forward_mode(y, {xs[0]: 1.0})[0] == jvp(f, [1.0, 2.0, 3.0], [1.0, 0.0, 0.0])[1]
+assert [adjoint[x] for x in xs] == list(grad(f(*xs), xs))
+''',
+        'cell-11': '''\
+xs = [Value(0.1 * k) for k in range(10)]
+out = chain(*xs)
+by_reverse = grad(out, xs)
+by_forward = [
+    jvp(chain, [x.data for x in xs], [float(i == k) for k in range(10)])[1] for i in range(10)
+]
+assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(by_reverse, by_forward))
+''',
+        'cell-14': '''\
+assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(column, rows))
+''',
+        'cell-20': '''\
+assert forward_work == len(params) * reverse_work  # "exactly the number of parameters"
+pairs = zip(by_reverse, by_forward)
+assert all(math.isclose(a or 0.0, b, rel_tol=1e-9, abs_tol=1e-12) for a, b in pairs)
+''',
+    },
+}
