@@ -92,6 +92,13 @@ def compile(  # noqa: A001 - microgrid.compile, as torch.compile
 ) -> CompiledFunction:
     """Trace fn on its first call and replay it with numpy on later calls.
 
+    The promise: a replay agrees with running fn eagerly to within a few ulps, not bit
+    for bit. numpy adds the terms of sums and dot products in another order than the
+    engine (pairwise, and in SIMD lanes whose width depends on the CPU: AVX-512 kernels
+    give other last bits than AVX2), so compare a replay with eager with a tolerance
+    (relative 1e-12 is ample), never with ``==``. Element-wise ops are the same IEEE
+    operations either way.
+
     ``check=True`` runs fn eagerly beside each replay (and each backward) and raises
     TraceMismatchError where they differ. ``static_argnums`` names argument positions
     passed to fn unchanged (for example labels): fn is traced again when they change.
