@@ -386,11 +386,13 @@ def _unique(values: list[Value]) -> list[Value]:
 
 
 def _raise_like_engine(rule: Callable, bad: Any, *operands: Any) -> None:
+    """Where bad marks elements the engine may refuse, run the engine's own rule on them:
+    its error (naming op and operand) is raised, and where it does not raise, neither does
+    the replay (so eager and compiled agree on when to raise, whatever the grouping)."""
     if not bad.any():
         return
-    i = int(np.flatnonzero(bad)[0])
-    rule(*(float(o[i]) if isinstance(o, np.ndarray) else o for o in operands))
-    raise ValueError(f"compiled replay: {rule.__name__[1:]} is undefined for these operands")
+    for i in np.flatnonzero(bad).tolist():
+        rule(*(float(o[i]) if isinstance(o, np.ndarray) else o for o in operands))
 
 
 def _logistic(a: Any) -> Any:
@@ -406,7 +408,7 @@ def _v_exp(a):
 
 
 def _v_log(a):
-    _raise_like_engine(engine._log, ~(a > 0), a)
+    _raise_like_engine(engine._log, a <= 0, a)  # log(NaN) is NaN, as in eager mode
     return np.log(a), 1.0 / a
 
 
@@ -482,6 +484,16 @@ def _v_leaky_relu(a, slope):
     return np.where(on, a, slope * a), da, np.where(on, 0.0, a)
 
 
+def _v_sin(a):
+    _raise_like_engine(engine._sin, np.isinf(a), a)  # as math.sin: inf is a domain error
+    return np.sin(a), np.cos(a)
+
+
+def _v_cos(a):
+    _raise_like_engine(engine._cos, np.isinf(a), a)
+    return np.cos(a), -np.sin(a)
+
+
 _UNARY_RULES: dict[str, Callable] = {
     'neg': lambda a: (-a, -1.0),
     'abs': _v_abs,
@@ -492,8 +504,8 @@ _UNARY_RULES: dict[str, Callable] = {
     'sigmoid': _v_sigmoid,
     'relu': _v_relu,
     'softplus': _v_softplus,
-    'sin': lambda a: (np.sin(a), np.cos(a)),
-    'cos': lambda a: (np.cos(a), -np.sin(a)),
+    'sin': _v_sin,
+    'cos': _v_cos,
 }
 _BINARY_RULES: dict[str, Callable] = {
     '+': lambda a, b: (a + b, 1.0, 1.0),
