@@ -32,7 +32,9 @@ Guards (as torch.compile's). Before each replay, the compiled function checks th
 globals and closure variables fn reads (and those of the Python functions it reaches
 through them) are still bound to the same objects, and that the lists, dicts and
 ``nn.Module`` objects reachable from them (up to guards.GUARD_BUDGET elements) still
-hold the same objects. If any changed, fn is traced again. So ``model = MLP(...)`` or
+hold the same objects, and that the numpy arrays among them hold the same bytes (up to
+guards.ARRAY_GUARD_BUDGET elements). If any changed, fn is traced again. So an array
+changed in place (``W[0] = 10.0``, ``X -= X.mean(0)``), ``model = MLP(...)`` or
 ``model = nn.load(...)`` after compiling, a closed-over parameter list that grows, a
 Value replaced inside a Module, or a global number fn reads that is re-bound, each
 bring a new trace. The check costs about 10 microseconds per call for the demo's
@@ -43,9 +45,12 @@ When fn is a bound method (``compile(trainer.loss)``), the attributes of its obj
 watched too. What the guards do not see: attributes of other objects that are neither
 Modules nor lists, tuples or dicts (``holder.w = Value(...)``), globals of other modules
 read as attributes (``config.model``), code reached through methods of such objects,
-and containers past GUARD_BUDGET. After such a change call ``reset()`` on the compiled
+containers past GUARD_BUDGET, arrays past ARRAY_GUARD_BUDGET, and other mutable
+holders of numbers (``array.array``, a torch tensor). Data that changes belongs in the
+arguments: their numbers and arrays are read on every call. After such a change call ``reset()`` on the compiled
 function. ``compile(fn, check=True)`` catches it: a TraceMismatchError says "a
-parameter that the trace recorded is no longer the one fn uses".
+parameter that the trace recorded is no longer the one fn uses", or "a number fn uses
+that is not one of its arguments changed since the trace".
 
 The other limitation: only operations on Values are recorded. Python control flow that
 depends on data (``if x.data > 0:``, ``max()`` over Values, a number computed from
@@ -165,13 +170,46 @@ class CompiledFunction:
         self._cache.clear()
 
     def _trace(self, args: tuple, flat: _Flat) -> _Program:
-        program = _Program.trace(self.fn, args, flat, self.static_argnums)
+        try:
+            program = _Program.trace(self.fn, args, flat, self.static_argnums)
+        except (TypeError, ValueError) as e:
+            hint = _static_hint(self.fn, args, self.static_argnums)
+            if hint is None:
+                raise
+            kind = type(e) if type(e) in (TypeError, ValueError) else TypeError
+            raise kind(f"{e}. {hint}") from e
         program.guards = guards_for(self.fn)
         self.traces += 1
         if len(self._cache) >= self.MAX_TRACES:
             del self._cache[next(iter(self._cache))]
         self._cache[flat.key] = program
         return program
+
+
+def _static_hint(fn: Callable, args: tuple, static_argnums: frozenset) -> str | None:
+    """When tracing failed: if fn works with the arguments as given (their numbers not
+    turned into Values), which positions to make static; else None."""
+    try:
+        fn(*args)
+    except Exception:
+        return None  # fn fails eagerly too: the error is fn's own
+    for i in range(len(args)):
+        if i in static_argnums:
+            continue
+        nums = static_argnums | {i}
+        try:
+            _Program.trace(fn, args, _Flat(args, nums), nums)
+        except Exception:
+            continue
+        return (
+            f"compile traces the numbers in the arguments as Values (they are inputs), and "
+            f"fn needs argument {i} as plain numbers (targets or labels that a loss checks): "
+            f"compile(fn, static_argnums=({i},)) passes it unchanged"
+        )
+    return (
+        "compile traces the numbers in the arguments as Values (they are inputs), and fn "
+        "needs some of them as plain numbers: name those positions in static_argnums"
+    )
 
 
 class CompiledValue:
@@ -1062,10 +1100,11 @@ def _check_forward(
             f"compile(check=True): this call builds a different graph than the trace: {where}. "
             f"{_CONTROL_FLOW}"
         )
-    if not _close(result.data, out.data):
+    changed = _changed_constants(program, recorded, out)
+    if changed is not None or not _close(result.data, out.data):
         raise TraceMismatchError(
             f"compile(check=True): the replay gives {_fmt(result.data)} but fn run eagerly "
-            f"gives {_fmt(out.data)}. {_CONTROL_FLOW}"
+            f"gives {_fmt(out.data)}. {changed or _CONTROL_FLOW}"
         )
     if result._run is not None:  # (under no_grad() there is nothing to backward)
         result._check = (out, flat.values, program)
@@ -1103,6 +1142,31 @@ def _check_parameters(
         "attribute of an object that is not a Module, a module's global, a container past "
         "GUARD_BUDGET); the replay would use the old one. Call reset() on the compiled "
         "function after such a change, or pass the Values as arguments."
+    )
+
+
+def _changed_constants(program: _Program, recorded: list, out: Value) -> str | None:
+    """check=True: None if the numbers fn used that are not its arguments (read from
+    globals, arrays, attributes, or computed from .data) are the ones the trace baked
+    in, else what to tell the user."""
+    consts: dict[tuple, None] = {}
+    for _, op, operands in _needed(recorded, out):
+        for c in (operands[0] + operands[1]) if op == 'dot' else operands:
+            if type(c) is not Value:
+                consts.setdefault(_const_key(c), None)
+    now = np.array([k[1] for k in consts], dtype=np.float64)
+    then = program.consts
+    if now.shape == then.shape and np.array_equal(now, then, equal_nan=True):
+        return None
+    new = [c for c in now.tolist() if c == c and not (then == c).any()][:3]
+    what = f" (now {', '.join(map(_fmt, new))})" if new else ''
+    return (
+        f"A number fn uses that is not one of its arguments changed since the trace{what}; "
+        "the replay uses the old one. Was data changed in place where the guards do not "
+        "look (an array held by an object's attribute, an array past ARRAY_GUARD_BUDGET)? "
+        "Pass such data as an argument (the numbers and arrays in the arguments are read "
+        "on every call), or call reset() after changing it. Or does Python control flow "
+        "in fn depend on data (a number computed from .data)? A trace freezes it."
     )
 
 

@@ -2,8 +2,9 @@
 
 A trace bakes in WHICH Values fn reads (and the numbers it reads from globals). Before
 each replay, compile asks ``guards.hold()``: are the globals and closure variables fn
-reads still bound to the same objects, and do the lists, tuples, dicts and Modules
-reached through them still hold the same objects? If not, it traces again. See the
+reads still bound to the same objects, do the lists, tuples, dicts and Modules
+reached through them still hold the same objects, and do the numpy arrays among them
+still hold the same bytes? If not, it traces again. See the
 compile module's docstring for what is watched and what is not.
 """
 
@@ -18,10 +19,12 @@ from typing import Any
 
 from microgrid.engine import Value
 
-__all__ = ['GUARD_BUDGET', 'Guards', 'guards_for']
+__all__ = ['ARRAY_GUARD_BUDGET', 'GUARD_BUDGET', 'Guards', 'guards_for']
 
 GUARD_BUDGET = 10_000  # container elements snapshotted per trace; past it, not guarded
 """Container elements snapshotted per trace; containers past this budget are not guarded."""
+ARRAY_GUARD_BUDGET = 1_000_000
+"""numpy array elements compared per call (about 0.2 ms per million); past it, not guarded."""
 _GUARD_DEPTH = 3  # how deep into the functions fn calls (found in its globals/cells)
 _MISSING = object()
 
@@ -29,7 +32,7 @@ _MISSING = object()
 class Guards:
     """What a trace assumed about fn's surroundings, checked in a few microseconds."""
 
-    __slots__ = ('names', 'cells', 'views', 'lens', 'items', 'complete')
+    __slots__ = ('names', 'cells', 'views', 'lens', 'items', 'arrays', 'complete')
 
     def __init__(self) -> None:
         self.names: list[tuple[dict, str, Any]] = []  # (globals, name, object)
@@ -39,6 +42,9 @@ class Guards:
         self.views: list[Any] = []
         self.lens: list[int] = []
         self.items: list[Any] = []
+        # numpy arrays fn reaches, with their bytes: an array changed in place (W[0] = 1,
+        # X -= X.mean(0)) holds other numbers than the trace baked in
+        self.arrays: list[tuple[Any, bytes]] = []
         self.complete = True  # False when the budget ran out (see GUARD_BUDGET)
 
     def add_view(self, view: Any) -> None:
@@ -56,6 +62,9 @@ class Guards:
                 if cell.cell_contents is not obj:
                     return False
             except ValueError:  # the cell was emptied (del)
+                return False
+        for array, snapshot in self.arrays:
+            if array.tobytes() != snapshot:
                 return False
         views = self.views
         if not views:
@@ -137,7 +146,10 @@ def _guard_containers(roots: list, guards: Guards) -> None:
     makes the guards fail."""
     nn = sys.modules.get('microgrid.nn')  # no Module can exist before nn is imported
     module_type = nn.Module if nn is not None else ()
+    numpy = sys.modules.get('numpy')  # nor an array before numpy is imported
+    array_type = numpy.ndarray if numpy is not None else ()
     budget = GUARD_BUDGET
+    array_budget = ARRAY_GUARD_BUDGET
     seen: set[int] = set()
     queue = collections.deque(roots)
     while queue:
@@ -152,8 +164,16 @@ def _guard_containers(roots: list, guards: Guards) -> None:
         elif isinstance(obj, module_type):
             obj = vars(obj)
             items = list(obj.values())
+        elif isinstance(obj, array_type):
+            seen.add(id(obj))
+            if obj.dtype.hasobject or obj.size > array_budget:
+                guards.complete = False  # too large to compare on every call
+            else:
+                array_budget -= obj.size
+                guards.arrays.append((obj, obj.tobytes()))
+            continue
         else:
-            continue  # numbers, strings, arrays, other objects: their identity is guarded
+            continue  # numbers, strings, other objects: their identity is guarded
         seen.add(id(obj))
         if len(items) > budget:
             guards.complete = False
