@@ -47,10 +47,10 @@ Modules nor lists, tuples or dicts (``holder.w = Value(...)``), globals of other
 read as attributes (``config.model``), code reached through methods of such objects,
 containers past GUARD_BUDGET, arrays past ARRAY_GUARD_BUDGET, and other mutable
 holders of numbers (``array.array``, a torch tensor). Data that changes belongs in the
-arguments: their numbers and arrays are read on every call. After such a change call ``reset()`` on the compiled
-function. ``compile(fn, check=True)`` catches it: a TraceMismatchError says "a
-parameter that the trace recorded is no longer the one fn uses", or "a number fn uses
-that is not one of its arguments changed since the trace".
+arguments: their numbers and arrays are read on every call. After such a change call
+``reset()`` on the compiled function. ``compile(fn, check=True)`` catches it: a
+TraceMismatchError says "a parameter that the trace recorded is no longer the one fn
+uses", or "a number fn uses that is not one of its arguments changed since the trace".
 
 The other limitation: only operations on Values are recorded. Python control flow that
 depends on data (``if x.data > 0:``, ``max()`` over Values, a number computed from
