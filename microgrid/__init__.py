@@ -9,7 +9,9 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
-from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after the engine's hooks
+# The alias module microgrid.compile first: importing it later would re-bind the name
+from microgrid import compile as _compile_module  # noqa: F401, I001
+from microgrid.compiler.api import TraceMismatchError, compile
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain

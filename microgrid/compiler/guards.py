@@ -4,8 +4,8 @@ A trace bakes in WHICH Values fn reads (and the numbers it reads from globals). 
 each replay, compile asks ``guards.hold()``: are the globals and closure variables fn
 reads still bound to the same objects, do the lists, tuples, dicts and Modules
 reached through them still hold the same objects, and do the numpy arrays among them
-still hold the same bytes? If not, it traces again. See the
-compile module's docstring for what is watched and what is not.
+still hold the same bytes? If not, it traces again. docs/compile.md lists what is
+watched and what is not.
 """
 
 from __future__ import annotations
