@@ -8,34 +8,39 @@ on the first compile(), not with ``import microgrid``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from microgrid import engine, switches, tracing
 from microgrid.compiler.guards import guards_for
 
+if TYPE_CHECKING:
+    from microgrid.compiler.arguments import Flat
+    from microgrid.compiler.program import Program
+
 __all__ = ['CompiledFunction', 'CompiledValue', 'TraceMismatchError', 'compile']
 
-Flat: Any = None  # arguments.Flat, program.Program and the check module, once loaded
-Program: Any = None
-check: Any = None
+# arguments.Flat, program.Program and the check module, once loaded
+_Flat: Any = None
+_Program: Any = None
+_checks: Any = None
 
 
 def _load_machinery() -> None:
     """Import the modules that need numpy (heavy for ``import microgrid``), once."""
-    global Flat, Program, check
-    if check is None:
-        from microgrid.compiler import check as check_module
-        from microgrid.compiler.arguments import Flat as flat_class
-        from microgrid.compiler.program import Program as program_class
+    global _Flat, _Program, _checks
+    if _checks is None:
+        from microgrid.compiler import check
+        from microgrid.compiler.arguments import Flat
+        from microgrid.compiler.program import Program
 
-        Flat, Program, check = flat_class, program_class, check_module
+        _Flat, _Program, _checks = Flat, Program, check
 
 
 class TraceMismatchError(RuntimeError):
     """A compiled replay differs from running the function eagerly (compile(check=True))."""
 
 
-def compile(  # noqa: A001 - microgrid.compile, as torch.compile
+def compile(  # microgrid.compile, as torch.compile
     fn: Callable[..., Any], check: bool = False, static_argnums: Any = ()
 ) -> CompiledFunction:
     """Trace fn on its first call and replay it with numpy on later calls.
@@ -98,14 +103,14 @@ class CompiledFunction:
             # eager: detect_anomaly finds each anomaly at its source, and an enclosing
             # compile's trace records the ops
             return self.fn(*args)
-        flat = Flat(args, self.static_argnums)
+        flat = _Flat(args, self.static_argnums)
         program = self._cache.get(flat.key)
         if program is None or not program.guards.hold():
             program = self._trace(args, flat)
         data, run = program.run(flat)
         result = CompiledValue(data, program, run)
         if self.check:
-            message, out = check.forward_mismatch(
+            message, out = _checks.forward_mismatch(
                 self.fn, self.static_argnums, program, args, flat, data
             )
             if message is not None:
@@ -121,7 +126,7 @@ class CompiledFunction:
 
     def _trace(self, args: tuple, flat: Flat) -> Program:
         try:
-            program = Program.trace(self.fn, args, flat, self.static_argnums)
+            program = _Program.trace(self.fn, args, flat, self.static_argnums)
         except (TypeError, ValueError) as e:
             hint = _static_hint(self.fn, args, self.static_argnums)
             if hint is None:
@@ -148,7 +153,7 @@ def _static_hint(fn: Callable, args: tuple, static_argnums: frozenset) -> str | 
             continue
         nums = static_argnums | {i}
         try:
-            Program.trace(fn, args, Flat(args, nums), nums)
+            _Program.trace(fn, args, _Flat(args, nums), nums)
         except Exception:
             continue
         return (
@@ -180,7 +185,7 @@ class CompiledValue:
         if self._check is not None:
             out, arg_values = self._check
             self.grad = g
-            message = check.backward_mismatch(out, arg_values, self._program, self._run, g)
+            message = _checks.backward_mismatch(out, arg_values, self._program, self._run, g)
             if message is not None:
                 raise TraceMismatchError(f"compile(check=True): {message}")
             return
