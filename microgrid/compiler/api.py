@@ -19,21 +19,22 @@ if TYPE_CHECKING:
 
 __all__ = ['CompiledFunction', 'CompiledValue', 'TraceMismatchError', 'compile']
 
-# arguments.Flat, program.Program and the check module, once loaded
+# arguments.Flat and Memo, program.Program and the check module, once loaded
 _Flat: Any = None
+_Memo: Any = None
 _Program: Any = None
 _checks: Any = None
 
 
 def _load_machinery() -> None:
     """Import the modules that need numpy (heavy for ``import microgrid``), once."""
-    global _Flat, _Program, _checks
+    global _Flat, _Memo, _Program, _checks
     if _checks is None:
         from microgrid.compiler import check
-        from microgrid.compiler.arguments import Flat
+        from microgrid.compiler.arguments import Flat, Memo
         from microgrid.compiler.program import Program
 
-        _Flat, _Program, _checks = Flat, Program, check
+        _Flat, _Memo, _Program, _checks = Flat, Memo, Program, check
 
 
 class TraceMismatchError(RuntimeError):
@@ -86,6 +87,7 @@ class CompiledFunction:
         self.static_argnums = frozenset(nums)
         self.traces = 0  # how many times fn was traced
         self._cache: dict = {}
+        self._memo = _Memo()  # the data list of the last call, converted (arguments.Memo)
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, '__doc__', None)
         self.__name__ = getattr(fn, '__name__', 'compiled')
@@ -103,7 +105,7 @@ class CompiledFunction:
             # eager: detect_anomaly finds each anomaly at its source, and an enclosing
             # compile's trace records the ops
             return self.fn(*args)
-        flat = _Flat(args, self.static_argnums)
+        flat = _Flat(args, self.static_argnums, self._memo)
         program = self._cache.get(flat.key)
         if program is None or not program.guards.hold():
             program = self._trace(args, flat)

@@ -7,6 +7,7 @@ back in their places for the tracing call, walking in the same order.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from microgrid import engine
 from microgrid.engine import Value
 
-__all__ = ['Flat', 'rebuild', 'unique']
+__all__ = ['Flat', 'Memo', 'rebuild', 'unique']
 
 
 def _is_number(x: Any) -> bool:
@@ -47,16 +48,51 @@ def _is_ndarray(a: Any) -> bool:
     return isinstance(a, np.ndarray)
 
 
+class Memo:
+    """The last list of numbers converted to an array, and a copy of its rows: passed
+    again unchanged (the data of a training loop, call after call), it is not converted
+    again. Equal is checked each call, in C (lists compare their items by identity
+    first), so a list changed in place is converted anew."""
+
+    __slots__ = ('data', 'rows', 'block')
+
+    def __init__(self) -> None:
+        self.data: Any = None
+        self.rows: Any = None
+        self.block: Any = None
+
+    def get(self, a: list) -> Any:
+        """The array of a, if a is the list converted last and still holds the same."""
+        if a is self.data and a == self.rows:
+            return self.block
+        return None
+
+    def keep(self, a: list, block: Any) -> None:
+        """Remember a's array when a holds floats and ints, or lists and tuples of them
+        (nothing mutable that a copy of the rows would not see change)."""
+        self.data = None
+        if block is None or block.ndim > 2:
+            return
+        kinds = set(map(type, a))
+        if kinds <= {list, tuple}:
+            kinds = set(map(type, itertools.chain.from_iterable(a)))
+        if not kinds <= {float, int}:
+            return
+        self.rows = [list(r) if type(r) is list else r for r in a]
+        self.data, self.block = a, block
+
+
 class Flat:
     """The arguments taken apart: a hashable structure key, the numbers and the Values.
 
     Walking order defines where each number and Value goes; rebuild() walks the same way.
     """
 
-    __slots__ = ('key', 'blocks', 'n_numbers', 'values')
+    __slots__ = ('key', 'blocks', 'n_numbers', 'values', 'memo')
 
-    def __init__(self, args: tuple, static_argnums: frozenset) -> None:
+    def __init__(self, args: tuple, static_argnums: frozenset, memo: Any = None) -> None:
         key: list = []
+        self.memo = memo  # a Memo: the last list of numbers converted, for the next call
         self.blocks: list = []  # the numbers, in order: floats and raveled arrays
         self.n_numbers = 0
         self.values: list[Value] = []
@@ -83,7 +119,14 @@ class Flat:
             self.values.append(a)
             key.append('V')
         elif t is list or t is tuple or _is_ndarray(a):
-            block = _numeric_block(a)
+            memo = self.memo
+            if memo is not None and t is list:
+                block = memo.get(a)
+                if block is None:
+                    block = _numeric_block(a)
+                    memo.keep(a, block)
+            else:
+                block = _numeric_block(a)
             if block is not None:
                 self.blocks.append(block.ravel())
                 self.n_numbers += block.size

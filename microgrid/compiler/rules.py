@@ -69,8 +69,9 @@ def _v_sigmoid(a):
 def _v_relu(a):
     on = a > 0
     out = np.where(on, a, 0.0)
-    nan = a != a
-    if nan.any():  # as PyTorch (and the engine): relu of NaN is NaN, with a NaN derivative
+    low = a.min()  # NaN when any element is NaN: one pass, no array made
+    if low != low:  # as PyTorch (and the engine): relu of NaN is NaN, with a NaN derivative
+        nan = a != a
         out[nan] = math.nan
         d = on.astype(np.float64)
         d[nan] = math.nan

@@ -112,3 +112,25 @@ def test_an_error_of_fn_itself_gets_no_static_argnums_hint():
     with pytest.raises(TypeError) as info:
         f(Value(1.0))
     assert 'static_argnums' not in str(info.value)
+
+
+def test_a_data_list_changed_in_place_between_calls_is_read_again():
+    # the compiled function remembers the last list of numbers it converted; a list
+    # changed in place (a row, an item, or its length) must be converted anew
+    f = microgrid.compile(lambda xs: losses.mse([MODEL(x) for x in xs], Y))
+    rows = [list(r) for r in X.tolist()]
+
+    def eager():
+        return losses.mse([MODEL(x) for x in rows], Y).data
+
+    assert f(rows).data == pytest.approx(eager(), rel=1e-12)
+    rows[1][0] = 7.0  # an item of a row
+    assert f(rows).data == pytest.approx(eager(), rel=1e-12)
+    rows[2] = [-4.0, 0.25]  # a row replaced
+    assert f(rows).data == pytest.approx(eager(), rel=1e-12)
+    arrays = [np.array(r) for r in rows]  # rows that are arrays: never remembered
+    f(arrays)
+    arrays[0][1] = 9.0
+    rows[0][1] = 9.0
+    assert f(arrays).data == pytest.approx(eager(), rel=1e-12)
+    assert f.traces == 2  # a list of arrays is another structure than a list of lists
