@@ -3,9 +3,10 @@
 The demo step (MLP(2, [16, 16, 1]) over 100 moons points, hinge + L2, SGD) as a compiled
 microgrid loss and as the same MLP written by hand with numpy matrices. The two run in
 alternating blocks in one process, so a busy machine slows both alike; the ratio reported
-is the median of the blocks' ratios, in CPU time of the thread. Then the compiled call's parts, each timed alone
-(best of the repeats): taking the arguments apart, the guards, the replay's forward and
-backward, and the eager optimizer step. OpenBLAS runs on one thread, as torch is measured.
+is the median of the blocks' ratios, in CPU time of the thread. Then the compiled call's
+parts, each timed alone (best of the repeats): taking the arguments apart, the guards, the
+replay's forward and backward, and the eager optimizer step. OpenBLAS runs on one
+thread, as torch is measured.
 
     python benchmarks/compile_step.py [--rounds 21] [--steps 50]
 """
