@@ -161,7 +161,7 @@ class _Sum:
     def backward(self, g: Any, d: Any) -> None:
         if self.target.needed:
             up = g[self.s : self.e]
-            self.target.add(g, np.repeat(up, self.counts))
+            self.target.add(g, up.repeat(self.counts))
 
 
 class _Dot:
@@ -183,7 +183,7 @@ class _Dot:
 
     def backward(self, g: Any, d: Any) -> None:
         w, x = d
-        up = np.repeat(g[self.s : self.e], self.counts)
+        up = g[self.s : self.e].repeat(self.counts)
         if self.tw.needed:
             self.tw.add(g, x * up)
         if self.tx.needed:
