@@ -265,13 +265,21 @@ class Program:
             return float(v[self.root]), None
         return float(v[self.root]), (saved, flat.values)
 
-    def backward(self, run: tuple, grad: float) -> None:
-        saved, arg_values = run
+    def gradients(self, run: tuple, grad: float) -> Any:
+        """Backward through the groups: the gradient of every slot (read the Value
+        arguments' at ``self.args``), without touching any ``.grad``."""
+        saved = run[0]
         g = np.zeros(self.n_slots)
         g[self.root] = grad
         groups = self.groups
         for i in self.back:
             groups[i].backward(g, saved[i])
+        return g
+
+    def backward(self, run: tuple, grad: float) -> None:
+        """Add the gradients to the .grad of the Value arguments and the parameters."""
+        arg_values = run[1]
+        g = self.gradients(run, grad)
         if arg_values:
             for a, x in zip(unique(arg_values), g[self.args].tolist()):
                 a.grad += x
