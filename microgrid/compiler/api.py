@@ -145,7 +145,8 @@ class CompiledFunction:
 
 def _static_hint(fn: Callable, args: tuple, static_argnums: frozenset) -> str | None:
     """When tracing failed: if fn works with the arguments as given (their numbers not
-    turned into Values), which positions to make static; else None."""
+    turned into Values) and traces with one position made static, a hint naming that
+    position; else None."""
     try:
         fn(*args)
     except Exception:
@@ -163,10 +164,7 @@ def _static_hint(fn: Callable, args: tuple, static_argnums: frozenset) -> str | 
             f"fn needs argument {i} as plain numbers (targets or labels that a loss checks): "
             f"compile(fn, static_argnums=({i},)) passes it unchanged"
         )
-    return (
-        "compile traces the numbers in the arguments as Values (they are inputs), and fn "
-        "needs some of them as plain numbers: name those positions in static_argnums"
-    )
+    return None  # no one position explains it: the error stands as it is
 
 
 class CompiledValue:
