@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck pytest bench clean dist docs course course-html
+.PHONY: demo test lint typecheck pytest test-cpu-portable bench clean dist docs course course-html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: $(VENV)/.run-installed
 	@echo "The microgrid command is in $(BIN): run $(BIN)/microgrid --help, or activate the venv first (. $(BIN)/activate) and run microgrid --help."
 
 # The docs extra comes first: the wheel and docs tests in pytest need build, twine, mkdocs.
-test: $(VENV)/.docs-installed lint typecheck pytest docs
+test: $(VENV)/.docs-installed lint typecheck pytest test-cpu-portable docs
 
 PY_DIRS := $(wildcard microgrid tests benchmarks)
 
@@ -39,6 +39,14 @@ typecheck: $(VENV)/.dev-installed
 # tests/course/test_course.py runs every lesson (inline backend, then with the solutions).
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest tests
+
+# The compile tests again with numpy's AVX-512 kernels off and OpenBLAS as on a Haswell:
+# numpy's sums then run in another order, and the replay must still agree with eager
+# (the suite must not depend on the CPU it runs on). The names are numpy's own, for
+# this CPU (tests/compiler/avx512.py); tests/compiler checks that they took effect.
+test-cpu-portable: $(VENV)/.dev-installed
+	NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python tests/compiler/avx512.py)" \
+	OPENBLAS_CORETYPE=Haswell $(BIN)/pytest tests/compiler
 
 $(VENV)/.course-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[course]'

@@ -31,7 +31,8 @@ def main() -> int:
     call = min(timeit.repeat(lambda: f(xs, ys), number=100, repeat=5)) / 100
     print(
         f"guards: {len(guards.names)} globals, {len(guards.cells)} closure cells, "
-        f"{len(guards.views)} containers holding {len(guards.items)} items"
+        f"{len(guards.views)} containers holding {len(guards.items)} items, "
+        f"{len(guards.arrays)} numpy arrays"
     )
     print(f"guard check: {check * 1e6:.1f} us per call")
     print(f"compiled forward call (guards included): {call * 1e6:.1f} us")

@@ -9,6 +9,8 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
+# The alias module microgrid.compile first: importing it later would re-bind the name
+from microgrid import compile as _compile_module  # noqa: F401, I001
 from microgrid.autograd.modes import (
     detect_anomaly,
     enable_grad,
@@ -17,7 +19,7 @@ from microgrid.autograd.modes import (
     set_grad_enabled,
 )
 from microgrid.autograd.steps import Step
-from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after the engine's hooks
+from microgrid.compiler.api import TraceMismatchError, compile
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain

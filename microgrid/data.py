@@ -1,7 +1,11 @@
 """Moved to microgrid.nn.data; this alias keeps the old import path working."""
 
 import sys
+from typing import TYPE_CHECKING
 
 from microgrid.nn import data as _module
+
+if TYPE_CHECKING:  # the names, for type checkers; at run time the module itself is used
+    from microgrid.nn.data import *  # noqa: F403
 
 sys.modules[__name__] = _module

@@ -36,12 +36,20 @@ import microgrid  # noqa: E402
 
 
 def public_modules() -> list[str]:
-    """Every module of the package whose dotted name has no part starting with '_'."""
+    """Every module of the package whose dotted name has no part starting with '_' (an
+    alias kept for an old import path is documented where it points)."""
     found = []
     for info in pkgutil.walk_packages([str(ROOT / 'microgrid')], 'microgrid.'):
         if not any(part.startswith('_') for part in info.name.split('.')):
-            found.append(info.name)
+            if not is_alias(info.name):
+                found.append(info.name)
     return sorted(found)
+
+
+def is_alias(module: str) -> bool:
+    """Whether a module file is an alias shim for an old import path ("Moved to ...")."""
+    path = ROOT.joinpath(*module.split('.')).with_suffix('.py')
+    return path.is_file() and path.read_text().startswith('"""Moved to ')
 
 
 LISTED = {m for _, m in hooks.API_MODULES}
