@@ -1,4 +1,4 @@
-# Solutions to lesson 7. Each section replaces the exercise cell of the same id.
+# Solutions to lesson 8. Each section replaces the exercise cell of the same id.
 
 # SOLUTION 07-softmax
 def softmax(zs):

@@ -1,4 +1,4 @@
-# Solutions to lesson 8. Each section replaces the exercise cell of the same id.
+# Solutions to lesson 9. Each section replaces the exercise cell of the same id.
 
 # SOLUTION 08-softmax-grad
 exps = [math.exp(z) for z in (1.0, 2.0, 0.5)]
