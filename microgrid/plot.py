@@ -21,10 +21,14 @@ from microgrid.switches import no_grad
 
 __all__ = [
     'decision_grid',
+    'plot_curves',
     'plot_decision_boundary',
     'plot_history',
+    'plot_images',
+    'plot_points',
     'plot_weights',
     'training_animation',
+    'weights_animation',
 ]
 
 
@@ -212,6 +216,46 @@ def plot_decision_boundary(
     return fig
 
 
+def plot_points(X: Sequence[Sequence[float]], y: Sequence[Any], title: str | None = None) -> Any:
+    """A 2-D data set as points coloured by class (the colours of the decision plots)."""
+    points, labels = _check_xy(X, y)
+    fig = _figure((4.2, 3.4))
+    ax = fig.subplots()
+    for c in sorted(set(labels), key=lambda c: float(c)):
+        mine = [p for p, lab in zip(points, labels) if lab == c]
+        ax.scatter(
+            [p[0] for p in mine],
+            [p[1] for p in mine],
+            s=18,
+            edgecolors='k',
+            linewidths=0.5,
+            label=f'class {c}',
+        )
+    ax.set(xlabel='x0', ylabel='x1', title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    x: Sequence[float] | None = None,
+    xlabel: str = 'epoch',
+    ylabel: str = 'loss',
+    title: str | None = None,
+    log: bool = False,
+) -> Any:
+    """Several named curves on one axes (x defaults to 1, 2, ...); returns the Figure."""
+    fig = _figure((6.0, 3.4))
+    ax = fig.subplots()
+    for name, values in curves.items():
+        ys = _numbers(list(values), f'curves[{name!r}]')
+        ax.plot(range(1, len(ys) + 1) if x is None else list(x), ys, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale='log' if log else 'linear')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
 # -----------------------------------------------------------------------------
 # Weights as images
 # -----------------------------------------------------------------------------
@@ -255,7 +299,8 @@ def plot_weights(
         raise ValueError(f"shape {shape} does not hold {nin} weights")
     cols = min(len(rows), 8)
     nrows = math.ceil(len(rows) / cols)
-    fig = _figure((1.4 * cols + 0.8, 1.4 * nrows + 0.3))
+    cell = 1.4 if len(rows) > 2 else 3.2  # one or two neurons: big enough to read
+    fig = _figure((cell * cols + 0.8, cell * nrows + 0.3))
     axes = fig.subplots(nrows, cols, squeeze=False)
     limit = max(abs(w) for row in rows for w in row) or 1.0
     image = None
@@ -357,3 +402,40 @@ def training_animation(
         loop=0, optimize=False,
     )  # fmt: skip
     return target, history
+
+
+def plot_images(
+    images: Sequence[Sequence[float]], titles: Sequence[str] = (), cmap: str = 'gray_r'
+) -> Any:
+    """Square images (64 numbers -> 8x8) side by side, each on its own scale."""
+    fig = _figure((1.5 * len(images) + 0.2, 1.8))
+    for i, ax in enumerate(fig.subplots(1, len(images), squeeze=False)[0]):
+        side = math.isqrt(len(images[i]))
+        ax.imshow([list(images[i][r * side : (r + 1) * side]) for r in range(side)], cmap=cmap)
+        ax.set(xticks=[], yticks=[], title=titles[i] if i < len(titles) else None)
+    return fig
+
+
+def weights_animation(
+    frames: Sequence[tuple[str, Sequence[float]]], path: str | Path, duration: int = 300
+) -> Path:
+    """A GIF of one neuron's weights as an image, one (caption, weights) frame each."""
+    limit = max(abs(w) for _, ws in frames for w in ws) or 1.0
+    images = []
+    for caption, ws in frames:
+        fig = _figure((3.4, 3.2))
+        ax = fig.subplots()
+        side = math.isqrt(len(ws))
+        ax.imshow(
+            [list(ws[r * side : (r + 1) * side]) for r in range(side)],
+            cmap='RdBu_r',
+            vmin=-limit,
+            vmax=limit,
+            interpolation='nearest',
+        )
+        ax.set(xticks=[], yticks=[], title=caption)
+        images.append(_frame_image(fig).convert('P', palette=1, colors=255))
+    images[0].save(
+        path, format='GIF', save_all=True, append_images=images[1:], duration=duration, loop=0
+    )
+    return Path(path)
