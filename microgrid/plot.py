@@ -21,6 +21,7 @@ from microgrid.switches import no_grad
 
 __all__ = [
     'decision_grid',
+    'plot_confusion',
     'plot_curves',
     'plot_decision_boundary',
     'plot_history',
@@ -405,13 +406,19 @@ def training_animation(
 
 
 def plot_images(
-    images: Sequence[Sequence[float]], titles: Sequence[str] = (), cmap: str = 'gray_r'
+    images: Sequence[Sequence[float]],
+    titles: Sequence[str] = (),
+    cmap: str = 'gray_r',
+    signed: bool = False,
 ) -> Any:
-    """Square images (64 numbers -> 8x8) side by side, each on its own scale."""
-    fig = _figure((1.5 * len(images) + 0.2, 1.8))
+    """Square images (64 numbers -> 8x8) side by side; ``signed`` centres the colours on 0."""
+    fig = _figure((2.2 * len(images) + 0.2, 2.5))
     for i, ax in enumerate(fig.subplots(1, len(images), squeeze=False)[0]):
         side = math.isqrt(len(images[i]))
-        ax.imshow([list(images[i][r * side : (r + 1) * side]) for r in range(side)], cmap=cmap)
+        limit = max(abs(v) for v in images[i]) or 1.0
+        scale = {'vmin': -limit, 'vmax': limit} if signed else {}
+        rows = [list(images[i][r * side : (r + 1) * side]) for r in range(side)]
+        ax.imshow(rows, cmap=cmap, interpolation='nearest', **scale)
         ax.set(xticks=[], yticks=[], title=titles[i] if i < len(titles) else None)
     return fig
 
@@ -439,3 +446,29 @@ def weights_animation(
         path, format='GIF', save_all=True, append_images=images[1:], duration=duration, loop=0
     )
     return Path(path)
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], title: str | None = None) -> Any:
+    """Counts of (true class, predicted class) as a grid, each count written in its cell."""
+    top = max(max(row) for row in matrix) or 1
+    fig = _figure((5.0, 4.4))
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap='Blues', vmin=0, vmax=top)
+    for r, row in enumerate(matrix):
+        for c, count in enumerate(row):
+            if count:
+                ax.text(
+                    c,
+                    r,
+                    count,
+                    ha='center',
+                    va='center',
+                    fontsize=9,
+                    color='white' if count > 0.5 * top else 'black',
+                    fontweight='bold' if r == c else None,
+                )
+    n = len(matrix)
+    ax.set(xlabel='predicted class', ylabel='true class', xticks=range(n), yticks=range(n))
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
