@@ -21,11 +21,13 @@ from microgrid.switches import no_grad
 
 __all__ = [
     'decision_grid',
+    'plot_bars',
     'plot_confusion',
     'plot_curves',
     'plot_decision_boundary',
     'plot_history',
     'plot_images',
+    'plot_paths',
     'plot_points',
     'plot_weights',
     'training_animation',
@@ -471,4 +473,57 @@ def plot_confusion(matrix: Sequence[Sequence[int]], title: str | None = None) ->
     ax.set(xlabel='predicted class', ylabel='true class', xticks=range(n), yticks=range(n))
     ax.set_title(title)
     fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def plot_bars(
+    bars: Mapping[str, Sequence[float]],
+    labels: Sequence[str],
+    marks: Mapping[str, Sequence[float]] | None = None,
+    title: str | None = None,
+) -> Any:
+    """Groups of bars side by side, one group per label; ``marks`` draws points on top."""
+    fig = _figure((6.0, 3.2))
+    ax = fig.subplots()
+    width = 0.8 / len(bars)
+    for k, (name, values) in enumerate(bars.items()):
+        offset = (k - (len(bars) - 1) / 2) * width
+        ax.bar([i + offset for i in range(len(labels))], values, width=width, label=name)
+    for name, values in (marks or {}).items():
+        ax.plot(range(len(labels)), values, 'kD', label=name)
+    ax.axhline(0, color='grey', lw=0.5)
+    ax.set(xticks=list(range(len(labels))), xticklabels=list(labels), title=title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_paths(
+    loss: Any,
+    paths: Mapping[str, Sequence[tuple[float, float]]],
+    a_range: tuple[float, float],
+    b_range: tuple[float, float],
+    title: str | None = None,
+    names: tuple[str, str] = ('a', 'b'),
+    minimum: tuple[float, float] | None = None,
+) -> Any:
+    """Optimizer paths over the contour lines of a two-parameter ``loss(a, b)``.
+
+    ``names`` label the two axes; ``minimum``, if given, is marked with a star.
+    """
+    import numpy as np
+
+    grid_a = np.linspace(*a_range, 141)
+    grid_b = np.linspace(*b_range, 81)
+    surface = [[loss(float(a), float(b)) for a in grid_a] for b in grid_b]
+    fig = _figure((8.0, 4.2))
+    ax = fig.subplots()
+    ax.contour(
+        grid_a, grid_b, surface, levels=[0.05, 0.2, 0.5, 1, 2, 4], colors='grey', linewidths=0.7
+    )
+    for (name, points), style in zip(paths.items(), ['o-', 's-', '^-', 'v-', 'D-']):
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, ms=3, label=name)
+    if minimum is not None:
+        ax.plot([minimum[0]], [minimum[1]], 'k*', ms=12, label='the minimum')
+    ax.set(xlabel=names[0], ylabel=names[1], aspect='equal', title=title)
+    ax.legend(fontsize=8, loc='lower right')
     return fig

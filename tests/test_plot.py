@@ -276,3 +276,32 @@ def test_one_neuron_weight_map_is_large_enough_to_read():
     fig = plot_weights(Layer([[0.1 * i for i in range(64)]]))
     width, height = fig.get_size_inches() * 100
     assert width >= 350 and height >= 300
+
+
+def test_plot_bars_draws_each_group_and_the_marks():
+    from microgrid.plot import plot_bars
+
+    fig = plot_bars({'p': [0.2, 0.8], 'y': [0.0, 1.0]}, ['z0', 'z1'], marks={'g': [0.2, -0.2]})
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == [0.2, 0.8, 0.0, 1.0]
+    (marks,) = [line for line in ax.get_lines() if line.get_label() == 'g']
+    assert list(marks.get_ydata()) == [0.2, -0.2]
+
+
+def test_plot_paths_draws_every_path_over_the_contours():
+    from microgrid.plot import plot_paths
+
+    path = [(-1.0, 1.0), (-0.5, 0.2), (0.0, 0.0)]
+    fig = plot_paths(
+        lambda a, b: a * a + b * b,
+        {'gd': path},
+        (-2.0, 2.0),
+        (-1.5, 1.5),
+        minimum=(0.0, 0.0),
+        names=("a", "b"),
+    )
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert list(lines['gd'].get_xdata()) == [-1.0, -0.5, 0.0]
+    assert list(lines['the minimum'].get_ydata()) == [0.0]
+    assert fig.axes[0].get_xlabel() == 'a'
