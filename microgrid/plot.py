@@ -21,10 +21,17 @@ from microgrid.engine import Value
 
 __all__ = [
     'decision_grid',
+    'plot_bars',
+    'plot_confusion',
+    'plot_curves',
     'plot_decision_boundary',
     'plot_history',
+    'plot_images',
+    'plot_paths',
+    'plot_points',
     'plot_weights',
     'training_animation',
+    'weights_animation',
 ]
 
 
@@ -212,6 +219,46 @@ def plot_decision_boundary(
     return fig
 
 
+def plot_points(X: Sequence[Sequence[float]], y: Sequence[Any], title: str | None = None) -> Any:
+    """A 2-D data set as points coloured by class (the colours of the decision plots)."""
+    points, labels = _check_xy(X, y)
+    fig = _figure((4.2, 3.4))
+    ax = fig.subplots()
+    for c in sorted(set(labels), key=lambda c: float(c)):
+        mine = [p for p, lab in zip(points, labels) if lab == c]
+        ax.scatter(
+            [p[0] for p in mine],
+            [p[1] for p in mine],
+            s=18,
+            edgecolors='k',
+            linewidths=0.5,
+            label=f'class {c}',
+        )
+    ax.set(xlabel='x0', ylabel='x1', title=title)
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    x: Sequence[float] | None = None,
+    xlabel: str = 'epoch',
+    ylabel: str = 'loss',
+    title: str | None = None,
+    log: bool = False,
+) -> Any:
+    """Several named curves on one axes (x defaults to 1, 2, ...); returns the Figure."""
+    fig = _figure((6.0, 3.4))
+    ax = fig.subplots()
+    for name, values in curves.items():
+        ys = _numbers(list(values), f'curves[{name!r}]')
+        ax.plot(range(1, len(ys) + 1) if x is None else list(x), ys, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, yscale='log' if log else 'linear')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
 # -----------------------------------------------------------------------------
 # Weights as images
 # -----------------------------------------------------------------------------
@@ -255,7 +302,8 @@ def plot_weights(
         raise ValueError(f"shape {shape} does not hold {nin} weights")
     cols = min(len(rows), 8)
     nrows = math.ceil(len(rows) / cols)
-    fig = _figure((1.4 * cols + 0.8, 1.4 * nrows + 0.3))
+    cell = 1.4 if len(rows) > 2 else 3.2  # one or two neurons: big enough to read
+    fig = _figure((cell * cols + 0.8, cell * nrows + 0.3))
     axes = fig.subplots(nrows, cols, squeeze=False)
     limit = max(abs(w) for row in rows for w in row) or 1.0
     image = None
@@ -357,3 +405,125 @@ def training_animation(
         loop=0, optimize=False,
     )  # fmt: skip
     return target, history
+
+
+def plot_images(
+    images: Sequence[Sequence[float]],
+    titles: Sequence[str] = (),
+    cmap: str = 'gray_r',
+    signed: bool = False,
+) -> Any:
+    """Square images (64 numbers -> 8x8) side by side; ``signed`` centres the colours on 0."""
+    fig = _figure((2.2 * len(images) + 0.2, 2.5))
+    for i, ax in enumerate(fig.subplots(1, len(images), squeeze=False)[0]):
+        side = math.isqrt(len(images[i]))
+        limit = max(abs(v) for v in images[i]) or 1.0
+        scale = {'vmin': -limit, 'vmax': limit} if signed else {}
+        rows = [list(images[i][r * side : (r + 1) * side]) for r in range(side)]
+        ax.imshow(rows, cmap=cmap, interpolation='nearest', **scale)
+        ax.set(xticks=[], yticks=[], title=titles[i] if i < len(titles) else None)
+    return fig
+
+
+def weights_animation(
+    frames: Sequence[tuple[str, Sequence[float]]], path: str | Path, duration: int = 300
+) -> Path:
+    """A GIF of one neuron's weights as an image, one (caption, weights) frame each."""
+    limit = max(abs(w) for _, ws in frames for w in ws) or 1.0
+    images = []
+    for caption, ws in frames:
+        fig = _figure((3.4, 3.2))
+        ax = fig.subplots()
+        side = math.isqrt(len(ws))
+        ax.imshow(
+            [list(ws[r * side : (r + 1) * side]) for r in range(side)],
+            cmap='RdBu_r',
+            vmin=-limit,
+            vmax=limit,
+            interpolation='nearest',
+        )
+        ax.set(xticks=[], yticks=[], title=caption)
+        images.append(_frame_image(fig).convert('P', palette=1, colors=255))
+    images[0].save(
+        path, format='GIF', save_all=True, append_images=images[1:], duration=duration, loop=0
+    )
+    return Path(path)
+
+
+def plot_confusion(matrix: Sequence[Sequence[int]], title: str | None = None) -> Any:
+    """Counts of (true class, predicted class) as a grid, each count written in its cell."""
+    top = max(max(row) for row in matrix) or 1
+    fig = _figure((5.0, 4.4))
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap='Blues', vmin=0, vmax=top)
+    for r, row in enumerate(matrix):
+        for c, count in enumerate(row):
+            if count:
+                ax.text(
+                    c,
+                    r,
+                    count,
+                    ha='center',
+                    va='center',
+                    fontsize=9,
+                    color='white' if count > 0.5 * top else 'black',
+                    fontweight='bold' if r == c else None,
+                )
+    n = len(matrix)
+    ax.set(xlabel='predicted class', ylabel='true class', xticks=range(n), yticks=range(n))
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def plot_bars(
+    bars: Mapping[str, Sequence[float]],
+    labels: Sequence[str],
+    marks: Mapping[str, Sequence[float]] | None = None,
+    title: str | None = None,
+) -> Any:
+    """Groups of bars side by side, one group per label; ``marks`` draws points on top."""
+    fig = _figure((6.0, 3.2))
+    ax = fig.subplots()
+    width = 0.8 / len(bars)
+    for k, (name, values) in enumerate(bars.items()):
+        offset = (k - (len(bars) - 1) / 2) * width
+        ax.bar([i + offset for i in range(len(labels))], values, width=width, label=name)
+    for name, values in (marks or {}).items():
+        ax.plot(range(len(labels)), values, 'kD', label=name)
+    ax.axhline(0, color='grey', lw=0.5)
+    ax.set(xticks=list(range(len(labels))), xticklabels=list(labels), title=title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_paths(
+    loss: Any,
+    paths: Mapping[str, Sequence[tuple[float, float]]],
+    a_range: tuple[float, float],
+    b_range: tuple[float, float],
+    title: str | None = None,
+    names: tuple[str, str] = ('a', 'b'),
+    minimum: tuple[float, float] | None = None,
+) -> Any:
+    """Optimizer paths over the contour lines of a two-parameter ``loss(a, b)``.
+
+    ``names`` label the two axes; ``minimum``, if given, is marked with a star.
+    """
+    import numpy as np
+
+    grid_a = np.linspace(*a_range, 141)
+    grid_b = np.linspace(*b_range, 81)
+    surface = [[loss(float(a), float(b)) for a in grid_a] for b in grid_b]
+    fig = _figure((8.0, 4.2))
+    ax = fig.subplots()
+    ax.contour(
+        grid_a, grid_b, surface, levels=[0.05, 0.2, 0.5, 1, 2, 4], colors='grey', linewidths=0.7
+    )
+    for (name, points), style in zip(paths.items(), ['o-', 's-', '^-', 'v-', 'D-']):
+        ax.plot([p[0] for p in points], [p[1] for p in points], style, ms=3, label=name)
+    if minimum is not None:
+        ax.plot([minimum[0]], [minimum[1]], 'k*', ms=12, label='the minimum')
+    ax.set(xlabel=names[0], ylabel=names[1], aspect='equal', title=title)
+    ax.legend(fontsize=8, loc='lower right')
+    return fig

@@ -208,3 +208,100 @@ def test_figures_show_themselves_as_png_without_pyplot():
 
     with Image.open(io.BytesIO(png)) as im:
         assert im.size == (500, 350)  # 5 x 3.5 inches at 100 dpi
+
+
+# -----------------------------------------------------------------------------
+# The lessons' small helpers
+# -----------------------------------------------------------------------------
+
+
+def test_plot_curves_draws_each_named_curve_with_its_numbers():
+    from microgrid.plot import plot_curves
+
+    fig = plot_curves({'a': [3.0, 2.0, 1.0], 'b': [1.0, 4.0]}, x=None, log=True)
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines['a'].get_xdata()) == [1, 2, 3]
+    assert list(lines['a'].get_ydata()) == [3.0, 2.0, 1.0]
+    assert list(lines['b'].get_ydata()) == [1.0, 4.0]
+    assert ax.get_yscale() == 'log'
+    fig = plot_curves({'c': [0.0, 1.0]}, x=[-1.5, 2.5])
+    assert list(fig.axes[0].get_lines()[0].get_xdata()) == [-1.5, 2.5]
+    with pytest.raises(TypeError, match=r"curves\['bad'\]\[0\]"):
+        plot_curves({'bad': ['x']})
+
+
+def test_plot_points_puts_each_class_in_its_own_colour():
+    from microgrid.plot import plot_points
+
+    fig = plot_points([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]], [-1, 1, 1], title='t')
+    ax = fig.axes[0]
+    offsets = [c.get_offsets().tolist() for c in ax.collections]
+    assert offsets == [[[0.0, 1.0]], [[2.0, 3.0], [4.0, 5.0]]]
+    assert ax.get_title() == 't'
+
+
+def test_plot_images_shows_square_images_and_centres_signed_ones():
+    from microgrid.plot import plot_images
+
+    image = [float(i) - 8 for i in range(16)]
+    fig = plot_images([image, image], titles=['one', 'two'], signed=True)
+    assert [ax.get_title() for ax in fig.axes] == ['one', 'two']
+    shown = fig.axes[0].images[0]
+    assert shown.get_array().tolist()[1] == [-4.0, -3.0, -2.0, -1.0]
+    assert shown.get_clim() == (-8.0, 8.0)
+
+
+def test_plot_confusion_writes_every_nonzero_count():
+    from microgrid.plot import plot_confusion
+
+    fig = plot_confusion([[3, 1], [0, 2]], title='m')
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ['1', '2', '3']
+    assert fig.axes[0].get_title() == 'm'
+
+
+def test_weights_animation_has_one_frame_per_snapshot(tmp_path):
+    from PIL import Image
+
+    from microgrid.plot import weights_animation
+
+    frames = [(f'epoch {k}', [k * 0.1 - 0.3 + 0.01 * i for i in range(64)]) for k in range(4)]
+    path = weights_animation(frames, tmp_path / 'w.gif', duration=100)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4
+
+
+def test_one_neuron_weight_map_is_large_enough_to_read():
+    fig = plot_weights(Layer([[0.1 * i for i in range(64)]]))
+    width, height = fig.get_size_inches() * 100
+    assert width >= 350 and height >= 300
+
+
+def test_plot_bars_draws_each_group_and_the_marks():
+    from microgrid.plot import plot_bars
+
+    fig = plot_bars({'p': [0.2, 0.8], 'y': [0.0, 1.0]}, ['z0', 'z1'], marks={'g': [0.2, -0.2]})
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches]
+    assert heights == [0.2, 0.8, 0.0, 1.0]
+    (marks,) = [line for line in ax.get_lines() if line.get_label() == 'g']
+    assert list(marks.get_ydata()) == [0.2, -0.2]
+
+
+def test_plot_paths_draws_every_path_over_the_contours():
+    from microgrid.plot import plot_paths
+
+    path = [(-1.0, 1.0), (-0.5, 0.2), (0.0, 0.0)]
+    fig = plot_paths(
+        lambda a, b: a * a + b * b,
+        {'gd': path},
+        (-2.0, 2.0),
+        (-1.5, 1.5),
+        minimum=(0.0, 0.0),
+        names=("a", "b"),
+    )
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    assert list(lines['gd'].get_xdata()) == [-1.0, -0.5, 0.0]
+    assert list(lines['the minimum'].get_ydata()) == [0.0]
+    assert fig.axes[0].get_xlabel() == 'a'

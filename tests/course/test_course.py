@@ -244,6 +244,10 @@ def test_lesson_runs_inline_with_pictures_no_stderr_and_unfilled_checks_fail(pat
             ]
             if not images:
                 problems.append(f'cell {i} makes a picture but shows none: {src[:80]!r}')
+        verdicts = _check_lines(cell)
+        if 'check' in cell.metadata.get('tags', []) and 'assert' not in src:
+            if not verdicts or any(not line.startswith('✓ ') for line in verdicts):
+                problems.append(f'cell {i}, the course check, printed {verdicts}')
     for i, ex in _exercises(nb):
         lines = _check_lines(nb.cells[i + 1])
         if not lines or any(not line.startswith('✗ ') for line in lines):

@@ -1,4 +1,4 @@
-# Solutions to lesson 10. Each section replaces the exercise cell of the same id.
+# Solutions to lesson 12. Each section replaces the exercise cell of the same id.
 
 # SOLUTION 10-stale-grad
 stale_grad = 3 * 2.0**2  # recorded at w = 2

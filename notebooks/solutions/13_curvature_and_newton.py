@@ -1,4 +1,4 @@
-# Solutions to lesson 11. Each section replaces the exercise cell of the same id.
+# Solutions to lesson 13. Each section replaces the exercise cell of the same id.
 
 # SOLUTION 11-second-difference
 def second(fn, x, h):

@@ -1,4 +1,4 @@
-# Solutions to lesson 12. Each section replaces the exercise cell of the same id.
+# Solutions to lesson 14. Each section replaces the exercise cell of the same id.
 
 # SOLUTION 12-gradient-by-jvp
 def gradient_by_jvp(fn, point):

@@ -1,4 +1,4 @@
-# Solutions to lesson 9. Each section replaces the exercise cell of the same id.
+# Solutions to lesson 11. Each section replaces the exercise cell of the same id.
 
 # SOLUTION 09-outer
 delta_, x_ = [0.5, -1.0], [2.0, 0.0, -3.0]
