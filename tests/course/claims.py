@@ -116,7 +116,7 @@ he = signal['relu', 'he']
 assert 0.2 < he[0] / he[-1] < 5  # steady
 ''',
     },
-    '09_onward_to_pytorch': {
+    '11_onward_to_pytorch': {
         'cell-03': '''\
 assert all(abs(a - b) < 1e-12 for ra, rb in zip(grad_W, outer) for a, b in zip(ra, rb))
 assert all(abs(n.b.grad - d) < 1e-12 for n, d in zip(layer.neurons, delta))
@@ -138,7 +138,7 @@ assert max(abs(a - b) for a, b in zip(eager_grads, compiled_grads)) < 1e-12
 assert 'control flow' in str(caught)
 ''',
     },
-    '10_common_mistakes': {
+    '12_common_mistakes': {
         'cell-03': '''\
 assert x.grad != 7.0 and 'the sum over 3 paths' in explain_text
 x2 = Value(3.0)
@@ -164,7 +164,7 @@ assert 'gave inf' in message and 'loss = error * error' in message
 assert "'cube' node" in message
 ''',
     },
-    '11_curvature_and_newton': {
+    '13_curvature_and_newton': {
         'cell-3': '''\
 errors = [(f(1.5 + h) - 2 * f(1.5) + f(1.5 - h)) / h**2 + math.sin(1.5) for h in (1e-1, 1e-2, 1e-3)]
 assert [f'{e:.1e}' for e in errors] == ['8.3e-04', '8.3e-06', '8.3e-08']
@@ -183,7 +183,7 @@ assert abs(newton[-1] - 0.169) < 0.01 and derivatives(bumpy, newton[-1])[1] < 0
 assert bumpy(gd[-1]) < bumpy(0.3)
 ''',
     },
-    '12_forward_vs_reverse_mode': {
+    '14_forward_vs_reverse_mode': {
         'cell-5': '''\
 assert forward_mode(y, {xs[0]: 1.0})[0] == jvp(f, [1.0, 2.0, 3.0], [1.0, 0.0, 0.0])[1]
 assert [adjoint[x] for x in xs] == list(grad(f(*xs), xs))

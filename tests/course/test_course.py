@@ -318,7 +318,7 @@ def test_lesson_9_runs_without_torch_and_says_so(tmp_path):
     blocker = tmp_path / 'torch'
     blocker.mkdir()
     (blocker / '__init__.py').write_text("raise ImportError('No module named torch (blocked)')\n")
-    path = NOTEBOOKS / '09_onward_to_pytorch.ipynb'
+    path = NOTEBOOKS / '11_onward_to_pytorch.ipynb'
     nb = nbformat.read(path, as_version=4)
     old = os.environ.get('PYTHONPATH')
     os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(tmp_path), old]))
