@@ -88,11 +88,11 @@ def _binary_methods(op: str) -> tuple[Callable, Callable]:
     return forward, reflected
 
 
-def _unary_method(op: str) -> Callable[[Value], Value]:
+def _unary_method(op: str, name: str = '') -> Callable[[Value], Value]:
     def method(self: Value) -> Value:
         return _unary(self, op)
 
-    method.__name__, method.__doc__ = op, f"{op}(self) as a node, by the rule OPS[{op!r}]."
+    method.__name__, method.__qualname__ = name or op, f"Value.{name or op}"  # for pickle
     return method
 
 
@@ -183,7 +183,7 @@ class Value:
     __mul__, __rmul__ = _binary_methods('*')
     __truediv__, __rtruediv__ = _binary_methods('/')
     __pow__, __rpow__ = _binary_methods('**')  # a constant base or exponent goes in _meta
-    __neg__, __abs__ = _unary_method('neg'), _unary_method('abs')
+    __neg__, __abs__ = _unary_method('neg', '__neg__'), _unary_method('abs', '__abs__')
     exp, log, sqrt = _unary_method('exp'), _unary_method('log'), _unary_method('sqrt')
     tanh, sigmoid = _unary_method('tanh'), _unary_method('sigmoid')
     relu, softplus = _unary_method('relu'), _unary_method('softplus')

@@ -66,6 +66,21 @@ print(json.dumps({'same': before == after, 'added': sorted(set(after[1]) - set(b
 """
 
 
+def _declared_in_engine() -> set[str]:
+    """The names the class body of Value in engine.py declares."""
+    tree = ast.parse(ENGINE.read_text())
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == 'Value']
+    names = set()
+    for node in cls.body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign) or isinstance(node, ast.AnnAssign) and node.value:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                names |= {n.id for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
 def test_importing_every_submodule_changes_nothing_on_value() -> None:
     done = subprocess.run(
         [sys.executable, '-c', _SNAPSHOT], capture_output=True, text=True, check=True
@@ -74,6 +89,14 @@ def test_importing_every_submodule_changes_nothing_on_value() -> None:
     assert result['names'] > 20
     assert result['same'], f"imports added {result['added']} to Value"
     assert result['hooks'] == 0 and result['on_create']  # no import turns a hook on
+    # `import microgrid` itself imports much: so also, every attribute of Value after all
+    # imports is one that engine.py's class body declares (or Python makes)
+    from microgrid.engine import Value
+
+    automatic = {'__module__', '__qualname__', '__doc__', '__annotations__', '__dict__',
+                 '__weakref__', '__firstlineno__', '__static_attributes__'}  # fmt: skip
+    declared = _declared_in_engine() | set(Value.__slots__) | automatic
+    assert set(Value.__dict__) - declared == set()
 
 
 def test_no_module_writes_into_the_engine_or_patches_value() -> None:
