@@ -77,22 +77,26 @@ OPS: dict[str, Callable[..., tuple]] = {
 
 # -- 2. The Value: its operators are made here, the class below lists them by name ------
 def _binary_methods(op: str) -> tuple[Callable, Callable]:
-    """self op other, and other op self (Python calls the second for 2 * x)."""
+    """self op other, and other op self (Python calls the second for 2 * x). The rule is
+    looked up once, here (plain version: OPS[op] in _binary, on every call)."""
+    rule = OPS[op]
 
     def forward(self: Value, other: Any) -> Value:
-        return _binary(self, other, op)
+        return _binary(self, other, op, rule)
 
     def reflected(self: Value, other: Any) -> Value:
-        return _binary(other, self, op)
+        return _binary(other, self, op, rule)
 
     return forward, reflected
 
 
-def _unary_method(op: str) -> Callable[[Value], Value]:
-    def method(self: Value) -> Value:
-        return _unary(self, op)
+def _unary_method(op: str, name: str = '') -> Callable[[Value], Value]:
+    rule = OPS[op]
 
-    method.__name__, method.__doc__ = op, f"{op}(self) as a node, by the rule OPS[{op!r}]."
+    def method(self: Value) -> Value:
+        return _unary(self, op, rule)
+
+    method.__name__, method.__qualname__ = name or op, f"Value.{name or op}"  # for pickle
     return method
 
 
@@ -101,8 +105,7 @@ class Value:
     ``root.backward()``; ``op`` names the op that made it ('' for a leaf). Truth is
     ``data != 0``, as in PyTorch. Subclasses may add ops; an op's result is a plain Value."""
 
-    # _edges interleaves each parent with its local derivative: (p0, d0, p1, d1, ...), one
-    # small tuple. _meta: None or rare extras (a name, a pow's constant, grad_value, ...).
+    # _edges: (p0, d0, p1, d1, ...), each parent then its local derivative; _meta: rare extras
     __slots__ = ('_data', 'grad', 'label', 'op', '_edges', '_meta')
     _edges: tuple
     _meta: dict | None
@@ -113,11 +116,10 @@ class Value:
         self._data, self.grad, self.label = num.to_float(data), 0.0, label
         self.op, self._edges, self._meta = '', (), None
 
-    # data: read by attrgetter (`lambda self: self._data` in C), stored as a float
-    def _set_data(self, x: Any) -> None:
+    def _set_data(self, x: Any) -> None:  # the getter: attrgetter, `lambda self: self._data` in C
         self._data = x if type(x) is float else num.to_float(x)
 
-    data = property(operator.attrgetter('_data'), _set_data, doc="The number this Value holds.")
+    data = property(operator.attrgetter('_data'), _set_data, doc="The number, always a float.")
     parents = property(lambda self: self._edges[0::2], doc="The Values it was computed from.")
     local_grads = property(lambda self: self._edges[1::2], doc="d(this)/d(parent), each parent.")
 
@@ -183,7 +185,7 @@ class Value:
     __mul__, __rmul__ = _binary_methods('*')
     __truediv__, __rtruediv__ = _binary_methods('/')
     __pow__, __rpow__ = _binary_methods('**')  # a constant base or exponent goes in _meta
-    __neg__, __abs__ = _unary_method('neg'), _unary_method('abs')
+    __neg__, __abs__ = _unary_method('neg', '__neg__'), _unary_method('abs', '__abs__')
     exp, log, sqrt = _unary_method('exp'), _unary_method('log'), _unary_method('sqrt')
     tanh, sigmoid = _unary_method('tanh'), _unary_method('sigmoid')
     relu, softplus = _unary_method('relu'), _unary_method('softplus')
@@ -194,7 +196,7 @@ class Value:
         """x for x > 0, slope * x otherwise."""
         if not isinstance(slope, Value):
             slope = num.to_float(slope, 'leaky_relu slope')
-        return _binary(self, slope, 'leaky_relu')
+        return _binary(self, slope, 'leaky_relu', OPS['leaky_relu'])
 
     # -- comparisons and truth look at data (for max(), sorting, if statements) ------------
     __lt__ = lambda self, other: self._data < _data(other)  # noqa: E731
@@ -259,31 +261,29 @@ def _node(data: float, op: str, edges: tuple, operands: Any = ()) -> Value:
     return v
 
 
-def _unary(x: Value, op: str) -> Value:  # one operand, one edge
-    out, d = OPS[op](x._data)
+def _unary(x: Value, op: str, rule: Callable) -> Value:  # one operand, one edge
+    out, d = rule(x._data)
     return _node(out, op, (x, d), _hooks and (x,))
 
 
-def _binary(x: Any, y: Any, op: str) -> Any:
+def _binary(x: Any, y: Any, op: str, rule: Callable) -> Any:
     """Apply a two-operand rule; either side may be a plain number (a constant)."""
     a = x._data if type(x) is Value else _operand(x)  # exact type first: the fast path
     b = y._data if type(y) is Value else _operand(y)
     if a is None or b is None:
         return NotImplemented
-    out, da, db = OPS[op](a, b)
+    out, da, db = rule(a, b)
     operands = _hooks and (x, y)  # only the hooks need them
     if type(y) is Value or isinstance(y, Value):
         if type(x) is Value or isinstance(x, Value):
             return _node(out, op, (x, da, y, db), operands)
         node = _node(out, op, (y, db), operands)
-        return _noted(node, 'base', a) if op == '**' else node
+        if op == '**' and node._edges:  # keep pow's constant base, which no edge records
+            node._meta = {**(node._meta or {}), 'base': a}
+        return node
     node = _node(out, op, (x, da), operands)
-    return _noted(node, 'exponent', b) if op == '**' else node
-
-
-def _noted(node: Value, role: str, constant: float) -> Value:
-    if node._edges:  # keep a pow's constant (x ** 2, 2 ** x), which no edge records
-        node._meta = {**(node._meta or {}), role: constant}
+    if op == '**' and node._edges:  # and its constant exponent (x ** 2)
+        node._meta = {**(node._meta or {}), 'exponent': b}
     return node
 
 
@@ -296,7 +296,7 @@ def _data(x: Any) -> float:  # the same, or a TypeError
 
 
 def _constant(x: Any, op: str, met: list) -> float:  # a number in sum() or dot(), noted in met
-    if isinstance(x, Value):  # a subclass of Value
+    if type(x) is not float and isinstance(x, Value):  # a subclass of Value
         return x._data
     met.append(x)
     return x if type(x) is float else num.to_float(x, op)
@@ -325,20 +325,18 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     xk: list = []
     wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
     xd = [x._data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
-    total, _, _ = OPS['dot'](wd, xd)
+    total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: total, _, _ = OPS['dot'](...)
     edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
     return _node(total, 'dot', edges, _hooks and (ws, xs))
 
 
 def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int):
-    """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version: for each
-    i, add (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Fast version: slices
-    interleave the lists in C, and constants are sought from the end (a bias's 1.0)."""
+    """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version: add (w_i,
+    xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Fast: slices interleave in C."""
     n = len(ws)
     if x_constants == n and not w_constants:  # weights times a row of data
         edges: list = [None] * (2 * n)
-        edges[0::2] = ws
-        edges[1::2] = xd
+        edges[0::2], edges[1::2] = ws, xd
         return tuple(edges)
     edges = [None] * (4 * n)
     edges[0::4], edges[1::4], edges[2::4], edges[3::4] = ws, xd, xs, wd
@@ -370,10 +368,12 @@ def topological_order(root: Value) -> list[Value]:
             parents = node._edges[0::2]
             if not seen.issuperset(parents):  # speed: often all seen, a test in C
                 for p in reversed(parents):  # reversed: the first parent comes off first
-                    if not p._edges:  # a leaf: mark it, it has nothing to order
-                        seen.add(p)
-                    elif p not in seen:  # an interior parent to expand
+                    if p in seen:
+                        continue
+                    if p._edges:  # an interior parent to expand
                         stack.append(p)
+                    else:  # a leaf: mark it, it has nothing to order
+                        seen.add(p)
     return order
 
 

@@ -1,0 +1,310 @@
+"""The eager engine against its limit: the same demo step in plain Python floats.
+
+    python benchmarks/floor.py                      # this checkout only
+    python benchmarks/floor.py --baseline 8307587   # and a git ref, in the same run
+    python benchmarks/floor.py --profile            # cProfile of the eager step
+
+The floor is micrograd's demo step (MLP(2, [16, 16, 1]) relu, 100 moons, hinge loss +
+1e-4 * L2, backward, SGD; see workloads.py) written with plain floats and backprop by
+hand: what any scalar engine in Python has to do at the least. Every engine pays for
+recording the graph on top of it; issue 25 asks that the eager step stay within 4x.
+
+Reported, as medians over rounds that alternate the rows (a slow spell of the machine
+hits every row alike):
+
+- the eager step, the floor step and their ratio (losses checked to agree);
+- node creation: ns per node of ``y = y * c + x`` chains;
+- backward on a chain of 1e6 nodes (s);
+- bytes per node of a chain (tracemalloc), which issue 25 holds at 200 or below.
+
+With ``--baseline REF`` the same is measured for REF's package (exported with ``git
+archive``) in a worker process, in turns with this checkout's worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tracemalloc
+from operator import mul
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import workloads  # noqa: E402
+
+# -- the floor: the demo step in plain floats, backprop written by hand -------------------
+
+
+def make_floor(xs, ys, layers, dense: bool = False) -> workloads.Step:
+    """The demo step with lists of floats: forward, hand-written backward, SGD. Written for
+    speed as plain Python goes (sum(map(mul, ...)) for each dot product), so that the ratio
+    to it is a fair one. Hand-written code skips the work whose gradient is 0 (a point
+    with no loss, a dead unit); dense=True does it anyway, as a graph engine must."""
+    params = [([row[:] for row in w], b[:]) for w, b in layers]  # per layer: W rows, b
+    n = len(xs)
+    alpha = workloads.ALPHA
+    last = len(params) - 1
+
+    def step(k: int) -> float:
+        grads = [([[0.0] * len(row) for row in w], [0.0] * len(b)) for w, b in params]
+        columns = [list(zip(*w)) for w, _ in params]  # W transposed, for the backward pass
+        data_loss = 0.0
+        for x, y in zip(xs, ys):
+            acts, pre = [x], []  # each layer's input, and its pre-activations
+            for i, (w, b) in enumerate(params):
+                h = [sum(map(mul, row, acts[-1])) + bj for row, bj in zip(w, b)]
+                pre.append(h)
+                acts.append(h if i == last else [v if v > 0.0 else 0.0 for v in h])
+            margin = 1.0 - y * acts[-1][0]
+            if margin <= 0.0 and not dense:
+                continue  # relu(margin) = 0: no loss, no gradient
+            data_loss += max(margin, 0.0)
+            delta = [-y / n if margin > 0.0 else 0.0]  # d loss / d score
+            for i in range(last, -1, -1):
+                gw, gb = grads[i]
+                a = acts[i]
+                for j, dj in enumerate(delta):
+                    if dj or dense:
+                        gw[j] = [g + dj * am for g, am in zip(gw[j], a)]
+                        gb[j] += dj
+                if i:  # back through W and the relu of the layer below
+                    delta = [
+                        sum(map(mul, delta, col)) if hm > 0.0 else 0.0
+                        for col, hm in zip(columns[i], pre[i - 1])
+                    ]
+        reg = 0.0
+        lr = workloads.learning_rate(k)
+        for (w, b), (gw, gb) in zip(params, grads):
+            for row, grow in zip(w, gw):
+                reg += sum(map(mul, row, row))
+                row[:] = [v - lr * (g + 2.0 * alpha * v) for v, g in zip(row, grow)]
+            reg += sum(map(mul, b, b))
+            b[:] = [v - lr * (g + 2.0 * alpha * v) for v, g in zip(b, gb)]
+        return data_loss / n + alpha * reg
+
+    return step
+
+
+# -- the measurements ----------------------------------------------------------------------
+
+
+def _step_times(step, steps: int) -> tuple[list[float], float]:
+    times, loss = [], 0.0
+    for k in range(steps):
+        t = time.perf_counter()
+        loss = step(k)
+        times.append(time.perf_counter() - t)
+    return times[1:], loss  # the first step warms up
+
+
+def node_creation_ns(n: int = 100_000) -> float:
+    from microgrid import Value
+
+    c, x, y = Value(1.0000001), Value(1e-9), Value(1.0)
+    t = time.perf_counter()
+    for _ in range(n):
+        y = y * c + x
+    return (time.perf_counter() - t) / (2 * n) * 1e9
+
+
+def chain_backward_s(n: int = 1_000_000) -> float:
+    from microgrid import Value
+
+    c, y = Value(1.0), Value(1.0)
+    for _ in range(n):
+        y = y * c
+    t = time.perf_counter()
+    y.backward()
+    elapsed = time.perf_counter() - t
+    del y
+    return elapsed
+
+
+def bytes_per_node(n: int = 20_000) -> float:
+    from microgrid import Value
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        y, c = Value(1.0), Value(1.0001)
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(n):
+            y = y * c
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return (after - before) / n
+
+
+def worker(rounds: int, steps: int, with_floor: bool) -> dict:
+    """One process's share: eager (and floor) step times, node creation, chain, memory."""
+    xs, ys = workloads.make_moons()
+    layers = workloads.initial_weights()
+    eager = workloads.make_microgrid(xs, ys, layers)
+    floor = make_floor(xs, ys, layers) if with_floor else None
+    dense = make_floor(xs, ys, layers, dense=True) if with_floor else None
+    out: dict = {'eager_ms': [], 'floor_ms': [], 'dense_ms': [], 'node_ns': [], 'losses': []}
+    for _ in range(rounds):  # the rows take turns within the process too
+        t, loss_e = _step_times(eager, steps)
+        out['eager_ms'] += [x * 1e3 for x in t]
+        if floor is not None and dense is not None:
+            t, loss_f = _step_times(floor, steps)
+            out['floor_ms'] += [x * 1e3 for x in t]
+            t, loss_d = _step_times(dense, steps)
+            out['dense_ms'] += [x * 1e3 for x in t]
+            out['losses'] += [(loss_e, loss_f), (loss_e, loss_d)]
+        out['node_ns'].append(node_creation_ns())
+    out['chain_backward_s'] = chain_backward_s()
+    out['bytes_per_node'] = bytes_per_node()
+    import microgrid
+
+    out['package'] = os.path.dirname(microgrid.__file__)
+    return out
+
+
+def _run_worker(path: str, rounds: int, steps: int, with_floor: bool) -> dict:
+    env = {**os.environ, 'PYTHONPATH': path}
+    code = (
+        f"import sys, json; sys.path.insert(0, {HERE!r}); import floor; "
+        f"print(json.dumps(floor.worker({rounds}, {steps}, {with_floor})))"
+    )
+    done = subprocess.run(
+        [sys.executable, '-c', code], env=env, cwd=HERE, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _export(ref: str, into: str) -> str:
+    archive = os.path.join(into, 'src.tar')
+    subprocess.run(['git', '-C', ROOT, 'archive', '-o', archive, ref, 'microgrid'], check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter='data')
+    return into
+
+
+_COUNTED = """
+import os, sys
+sys.path.insert(0, {here!r})
+import floor, workloads
+xs, ys = workloads.make_moons()
+layers = workloads.initial_weights()
+row = os.environ['ROW']
+if row == 'eager':
+    step = workloads.make_microgrid(xs, ys, layers)
+else:
+    step = floor.make_floor(xs, ys, layers, dense=row == 'dense')
+step(0)
+for k in range(int(os.environ['REPS'])):
+    step(k + 1)
+"""
+
+
+def instructions(path: str, row: str, reps: int = 2) -> float:
+    """Instructions per step that valgrind's callgrind counts (set-up subtracted): unlike
+    time, a busy machine does not move them."""
+
+    def count(n: int) -> int:
+        env = {**os.environ, 'PYTHONPATH': path, 'REPS': str(n), 'ROW': row}
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, 'cg.out')
+            cmd = ['valgrind', '--tool=callgrind', f'--callgrind-out-file={out}']
+            code = _COUNTED.format(here=HERE)
+            done = subprocess.run(
+                [*cmd, sys.executable, '-c', code],
+                env=env,
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        return int(next(x for x in done.stderr.splitlines() if 'Collected' in x).split(':')[-1])
+
+    return (count(reps) - count(0)) / reps
+
+
+def profile(steps: int = 5, top: int = 25) -> None:
+    import cProfile
+    import pstats
+
+    xs, ys = workloads.make_moons()
+    step = workloads.make_microgrid(xs, ys, workloads.initial_weights())
+    step(0)
+    prof = cProfile.Profile()
+    prof.enable()
+    for k in range(1, steps + 1):
+        step(k)
+    prof.disable()
+    pstats.Stats(prof).sort_stats('tottime').print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--steps', type=int, default=6, help='steps per row per round')
+    parser.add_argument('--baseline', help='a git ref to measure in the same run')
+    parser.add_argument('--profile', action='store_true', help='cProfile the eager step')
+    parser.add_argument('--instructions', action='store_true', help='callgrind counts instead')
+    args = parser.parse_args()
+    if args.profile:
+        profile()
+        return
+    if args.instructions:
+        with tempfile.TemporaryDirectory() as tmp:
+            counts = {'floor': instructions(ROOT, 'floor'), 'dense': instructions(ROOT, 'dense')}
+            counts['current'] = instructions(ROOT, 'eager')
+            if args.baseline:
+                counts[args.baseline] = instructions(_export(args.baseline, tmp), 'eager')
+        for name, c in counts.items():
+            print(
+                f"{name:>10}: {c / 1e6:.1f} M instructions per step = "
+                f"{c / counts['floor']:.2f}x the floor, {c / counts['dense']:.2f}x the dense floor"
+            )
+        return
+    rows: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {'current': ROOT}
+        if args.baseline:
+            paths[f'baseline {args.baseline}'] = _export(args.baseline, tmp)
+        parts: dict[str, list[dict]] = {name: [] for name in paths}
+        for _ in range(args.rounds):  # the versions take turns, one round each
+            for name, path in paths.items():
+                parts[name].append(_run_worker(path, 1, args.steps, name == 'current'))
+        for name, runs in parts.items():
+            rows[name] = {
+                'eager_ms': statistics.median([t for r in runs for t in r['eager_ms']]),
+                'node_ns': statistics.median([t for r in runs for t in r['node_ns']]),
+                'chain_backward_s': statistics.median([r['chain_backward_s'] for r in runs]),
+                'bytes_per_node': statistics.median([r['bytes_per_node'] for r in runs]),
+                'package': runs[0]['package'],
+            }
+            floors = [t for r in runs for t in r['floor_ms']]
+            if floors:
+                rows[name]['floor_ms'] = statistics.median(floors)
+                rows[name]['dense_ms'] = statistics.median([t for r in runs for t in r['dense_ms']])
+                for loss_e, loss_f in (pair for r in runs for pair in r['losses']):
+                    assert abs(loss_e - loss_f) <= 1e-9 * max(1.0, abs(loss_f)), (loss_e, loss_f)
+    floor_ms, dense_ms = rows['current']['floor_ms'], rows['current']['dense_ms']
+    print(f"floor (plain floats, backprop by hand): {floor_ms:.2f} ms per step")
+    print(f"dense floor (no skipped zero gradients): {dense_ms:.2f} ms per step")
+    for name, row in rows.items():
+        print(
+            f"{name:>22}: eager {row['eager_ms']:.2f} ms = {row['eager_ms'] / floor_ms:.2f}x "
+            f"the floor, {row['eager_ms'] / dense_ms:.2f}x the dense floor; node "
+            f"{row['node_ns']:.0f} ns; 1e6-chain backward {row['chain_backward_s']:.2f} s; "
+            f"{row['bytes_per_node']:.0f} bytes/node"
+        )
+    print(json.dumps(rows, indent=1))
+
+
+if __name__ == '__main__':
+    main()
