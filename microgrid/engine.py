@@ -23,9 +23,10 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import chain
 from numbers import Complex, Real
+from types import MappingProxyType
 from typing import Any
 
 
@@ -91,7 +92,7 @@ class Value:
     # one tuple keeps a node small. _meta is None or a dict of rare extras: a display
     # name, where detect_anomaly saw the node made, the constant of a pow.
     __slots__ = ('data', 'grad', 'label', 'op', '_edges', '_meta')
-    _edges: tuple; _meta: dict | None; backward_steps: Any; grad_value: Any  # (steps.py, higher.py install them)  # fmt: skip
+    _edges: tuple; _meta: Mapping[str, Any] | None; backward_steps: Any; grad_value: Any  # (steps.py, higher.py install them)  # fmt: skip
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
         if isinstance(label, (tuple, list, set)) or _op is not None or micrograd:
@@ -242,7 +243,23 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     wd = [w.data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
     xd = [x.data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
     edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
-    return _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, _hooks and (ws, xs))
+    node = _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, _hooks and (ws, xs))
+    numbers: Mapping[str, tuple]
+    if wk or xk:  # record which operands were numbers (create_graph reads it), unless
+        if len(xk) == len(xs) and not wk or not edges: return node  # w Values . x numbers
+        numbers = _BIAS if len(xk) == 1 and not wk and type(xs[-1]) is not Value else _dot_numbers(ws, xs)
+    else: numbers = _ALL_VALUES
+    node._meta = numbers if node._meta is None else {**node._meta, **numbers}
+    return node
+
+# A dot node's record of its operands that were numbers, read by create_graph, as slots
+# counted from the end: x_n-1 is -1, w_n-1 is -2, x_n-2 is -3, ... No record: every w_i
+# was a Value and every x_i a number. The two common records are shared and read-only
+# (_meta is copy-on-write: never changed in place).
+_ALL_VALUES = MappingProxyType({'dot': ()}); _BIAS = MappingProxyType({'dot': (-1,)})
+def _dot_numbers(ws: list, xs: list) -> dict:
+    n = len(ws)
+    return {'dot': tuple(2 * (i - n) + j for i in range(n) for j, v in ((0, ws[i]), (1, xs[i])) if type(v) is not Value)}
 
 def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int):
     """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Speed: slices

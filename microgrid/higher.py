@@ -96,7 +96,7 @@ _BINARY = frozenset(('+', '-', '*', '/', '**', 'leaky_relu'))
 def _operands(node: Value) -> Sequence[Any]:
     e, op = node._edges, node.op
     if op == 'dot':
-        return _dot_operands(e)
+        return _dot_operands(node)
     if op not in _BINARY or len(e) == 4:
         return e[0::2]
     (p, d), q = e, node.data  # one Value p and one constant, d = d node/d p
@@ -118,18 +118,31 @@ def _operands(node: Value) -> Sequence[Any]:
     )
 
 
-def _dot_operands(e: tuple) -> list:
-    """(w0, x0, w1, x1, ...) from dot's edges (w, x.data, x, w.data), constants left out."""
+def _dot_operands(node: Value) -> list:
+    """(w0, x0, w1, x1, ...) of a dot node, a number where the operand was a number (its
+    partner's local derivative), read from the record the engine keeps of which operands
+    were numbers (never from the numbers themselves: equal floats may be one object)."""
+    e = node._edges
+    numbers = node._meta.get('dot') if node._meta else None
+    if numbers is None:  # every w_i a Value, every x_i a number: the edges are (w_i, x_i)
+        return list(e)
+    slots = len(e) // 2 + len(numbers)  # 2n: w_i is slot 2i, x_i slot 2i+1
+    constant = {slots + s for s in numbers}
     out: list = []
-    i, n = 0, len(e)
-    while i < n:
-        p, d = e[i], e[i + 1]
-        if i + 2 < n and d is e[i + 2].data and e[i + 3] is p.data:  # a Value times a Value
-            out += (p, e[i + 2])
-            i += 4
-        else:  # a Value times a constant: the constant is its derivative
-            out += (p, d)
-            i += 2
+    k = 0
+    for i in range(0, slots, 2):
+        w_number, x_number = i in constant, i + 1 in constant
+        if w_number and x_number:  # no edge: 0 for both, never used
+            out += (0.0, 0.0)
+        elif w_number:
+            out += (e[k + 1], e[k])  # the edge (x_i, w_i)
+            k += 2
+        elif x_number:
+            out += (e[k], e[k + 1])  # the edge (w_i, x_i)
+            k += 2
+        else:  # the edges (w_i, x_i.data, x_i, w_i.data)
+            out += (e[k], e[k + 2])
+            k += 4
     return out
 
 
@@ -272,8 +285,8 @@ def _get_grad_value(v: Value) -> Value | None:
 
 def _set_grad_value(v: Value, g: Value | None) -> None:
     if g is None:
-        if v._meta:
-            v._meta.pop('grad_value', None)
+        if v._meta and 'grad_value' in v._meta:  # copy-on-write: a dot's record is shared
+            v._meta = {k: x for k, x in v._meta.items() if k != 'grad_value'} or None
     elif type(g) is not Value:
         raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
     else:
