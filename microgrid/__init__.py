@@ -9,12 +9,16 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
+from microgrid.autograd.functional import grad, hessian, hvp, jacobian, jvp
 from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after the engine's hooks
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
-from microgrid.explain import explain
-from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from microgrid.higher import grad, hessian, hvp, jacobian, jvp  # installs create_graph
+from microgrid.explain import explain  # type: ignore[attr-defined]
+from microgrid.gradcheck import (  # type: ignore[attr-defined]
+    GradcheckError,
+    gradcheck,
+    gradgradcheck,
+)
 from microgrid.names import name_of
 from microgrid.steps import Step
 from microgrid.switches import (

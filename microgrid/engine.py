@@ -15,7 +15,8 @@ Machinery lives in modules named for their jobs, which import this one (never th
 reverse): switches.py (no_grad, detect_anomaly: per thread), anomaly.py, tracing.py
 (for compile), names.py and labels.py (names, numbers), steps.py (backward step by step).
 They reach in by hooks: two called only while ``_hooks`` (threads with a switch on) is
-not 0, and higher.py's ``_graph_backward``. Only the standard library is used.
+not 0. backward(create_graph=True) imports microgrid.autograd.functional when called.
+Only the standard library is imported at load.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _neg(a):     return -a, -1.0
 def _abs(a):     return abs(a), (a > 0) - (a < 0) + 0.0 if a == a else a
 def _exp(a):     e = _check_exp(a); return e, e
 def _log(a):     _check_domain('log', a, not a <= 0, '> 0'); return math.log(a), 1.0 / a
-def _sqrt(a):    s = _check_sqrt(a); return s, 0.5 / s if s else math.inf
+def _sqrt(a):    s = _check_sqrt(a); return s, 0.5 / s if s else math.copysign(math.inf, s)
 def _tanh(a):    t = math.tanh(a); return t, 1.0 - t * t
 def _sigmoid(a): s = _logistic(a); return s, s * (1.0 - s)
 def _relu(a):    return (a, 1.0) if a > 0 else (0.0, 0.0) if a == a else (a, a)
@@ -92,7 +93,7 @@ class Value:
     # one tuple keeps a node small. _meta is None or a dict of rare extras: a display
     # name, where detect_anomaly saw the node made, the constant of a pow.
     __slots__ = ('data', 'grad', 'label', 'op', '_edges', '_meta')
-    _edges: tuple; _meta: Mapping[str, Any] | None; backward_steps: Any; grad_value: Any  # (steps.py, higher.py install them)  # fmt: skip
+    _edges: tuple; _meta: Mapping[str, Any] | None; backward_steps: Any  # (steps.py installs it)  # fmt: skip
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
         if isinstance(label, (tuple, list, set)) or _op is not None or micrograd:
@@ -119,11 +120,30 @@ class Value:
 
     _backward = propagate  # micrograd's name, for backprop by hand as in the lecture
 
+    @property
+    def grad_value(self) -> Value | None:
+        """This leaf's gradient as a Value (None until backward(create_graph=True)): a graph
+        that can be drawn, explained and differentiated again. Accumulates like .grad; set
+        it to None to reset (its graph refers back to the leaf, so that also frees it)."""
+        return self._meta.get('grad_value') if self._meta else None
+
+    @grad_value.setter
+    def grad_value(self, g: Value | None) -> None:
+        if g is not None and type(g) is not Value:
+            raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
+        meta = {k: v for k, v in (self._meta or {}).items() if k != 'grad_value'}  # copy on write
+        if g is not None:
+            meta['grad_value'] = g
+        self._meta = meta or None
+
     def backward(self, grad: Any = 1.0, create_graph: bool = False) -> None:
         """Fill ``grad`` of every node this one depends on, by the chain rule. As in
         PyTorch, interior nodes hold the latest call's result; leaves accumulate.
         create_graph=True also leaves each leaf's gradient as a Value, ``grad_value``."""
-        if create_graph: return _graph_backward(self, grad)  # higher.py's pass, in Values  # fmt: skip
+        if create_graph:  # the pass in Values, in microgrid.autograd.functional
+            from microgrid.autograd.functional import backward_with_graph
+
+            return backward_with_graph(self, grad)
         order = _topological_order(self)
         for node in order:  # a fresh pass: interior grads start from 0
             node.grad = 0.0
@@ -196,7 +216,7 @@ class Value:
 # -- making nodes: each op's result, with its edges -------------------------------------
 # fmt: off
 _hooks = 0  # how many threads have a switch on (switches.py keeps the count)
-_on_create: Any = None; _on_backward: Any = None; _graph_backward: Any = None  # switches.py's: (node, operands) for each node made; (order) -> True if it ran backward itself; higher.py's backward(create_graph=True)
+_on_create: Any = None; _on_backward: Any = None  # switches.py's: (node, operands) for each node made; (order) -> True if it ran backward itself
 _new_value = object.__new__
 
 def _node(data: float, op: str, edges: tuple, operands: Any = ()) -> Value:

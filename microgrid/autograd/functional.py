@@ -1,14 +1,9 @@
 """Derivatives of derivatives: grad(), hessian(), jacobian(), hvp() and forward-mode jvp().
 
-backward() multiplies numbers: each edge holds d(node)/d(parent) as a float, computed in
-the forward pass. To differentiate a gradient again, the backward pass itself has to
-build a graph. So every op also has a *symbolic* rule (the table SYMBOLIC): its local
-derivative written in Value operations. With ``create_graph=True`` the backward pass
-multiplies and adds Values instead of floats, and the gradient it returns is a Value
-whose graph is the derivative itself: draw it, explain it, or differentiate it again.
-
-The float rules stay as they are and are used by every normal backward(); a test checks
-that the two tables agree on every op at random points.
+With ``create_graph=True`` the backward pass multiplies and adds the symbolic rules'
+Values (microgrid.autograd.symbolic) instead of floats, and the gradient it returns is a
+Value whose graph is the derivative itself: draw it, explain it, or differentiate it
+again. ``Value.backward(create_graph=True)`` runs ``backward_with_graph``.
 
 Names and semantics follow PyTorch: ``torch.autograd.grad`` and
 ``torch.autograd.functional.{hessian, jacobian, hvp, jvp}``.
@@ -16,171 +11,20 @@ Names and semantics follow PyTorch: ``torch.autograd.grad`` and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from microgrid import engine
+from microgrid.autograd.symbolic import SYMBOLIC_RULES, check_agreement, symbolic_local_grads
 from microgrid.engine import Value, _topological_order
 from microgrid.labels import fmt as _fmt
 from microgrid.names import name_of
 from microgrid.switches import enable_grad
 
-__all__ = ['SYMBOLIC', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
+__all__ = ['SYMBOLIC', 'backward_with_graph', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
 
-# -----------------------------------------------------------------------------
-# The symbolic rules: (out, *operands) -> d out/d operand, one per operand, written in
-# Value operations (a plain number where the derivative is a constant). out is the node
-# itself, so tanh's rule reuses tanh(x), as the float rule does. A constant operand is
-# passed as a number; its derivative is never used. The table sits here rather than
-# beside the float rules because engine.py, the lesson, is held to 300 lines; the float
-# path never reads it, and tests/test_higher.py checks that the two tables agree.
-# -----------------------------------------------------------------------------
-
-# fmt: off
-SYMBOLIC: dict[str, Callable[..., Sequence[Any]]] = {
-    '+':          lambda o, a, b: (1.0, 1.0),
-    '-':          lambda o, a, b: (1.0, -1.0),
-    '*':          lambda o, a, b: (b, a),
-    '/':          lambda o, a, b: (1.0 / b, -o / b),
-    '**':         lambda o, a, b: (_dpow_da(a, b), _dpow_db(o, a, b)),
-    'neg':        lambda o, a: (-1.0,),
-    'abs':        lambda o, a: o.local_grads,  # piecewise linear: a piecewise constant
-    'exp':        lambda o, a: (o,),
-    'log':        lambda o, a: (1.0 / a,),
-    'sqrt':       lambda o, a: (0.5 / o if o.data else math.inf,),  # inf at 0, as the float rule
-    'tanh':       lambda o, a: (1.0 - o * o,),
-    'sigmoid':    lambda o, a: (o * (1.0 - o),),
-    'relu':       lambda o, a: o.local_grads,  # piecewise linear: a piecewise constant
-    'softplus':   lambda o, a: (a.sigmoid(),),
-    'sin':        lambda o, a: (a.cos(),),
-    'cos':        lambda o, a: (-a.sin(),),
-    'leaky_relu': lambda o, a, s: (1.0, 0.0) if a.data > 0 else (s, a),
-    'sum':        lambda o, *ps: (1.0,) * len(ps),
-    'dot':        lambda o, *wx: [wx[i ^ 1] for i in range(len(wx))],  # (w, x) -> (x, w)
-}
-"""Each op's local derivatives as Values built from Values (op -> rule(out, *parents)),
-so that create_graph=True records them and a second backward differentiates them."""
-# fmt: on
-
-
-def _dpow_da(a: Any, b: Any) -> Any:  # b * a**(b-1); 0 for a constant exponent 0
-    if type(a) is not Value or (type(b) is not Value and b == 0):
-        return 0.0
-    k = b.data if type(b) is Value else b
-    if a.data == 0 and k < 1:  # 0 ** (k - 1) has no value: the float rule's limit
-        return engine._dpow_da(0.0, k)
-    try:
-        return b * a ** (b - 1)
-    except OverflowError:  # the float rule's signed infinity
-        return engine._dpow_da(a.data, k)
-
-
-def _dpow_db(o: Any, a: Any, b: Any) -> Any:  # a**b * log(a); 0 at a == 0, nan for a < 0
-    if type(b) is not Value:
-        return 0.0
-    base = a.data if type(a) is Value else a
-    if base > 0:
-        return o * (a.log() if type(a) is Value else math.log(a))
-    return 0.0 if base == 0 else math.nan
-
-
-# -----------------------------------------------------------------------------
-# From a node to its operands: the parents, with a constant operand put back where it
-# was (the engine records no node for a constant).
-# -----------------------------------------------------------------------------
-
-_BINARY = frozenset(('+', '-', '*', '/', '**', 'leaky_relu'))
-
-
-def _operands(node: Value) -> Sequence[Any]:
-    e, op = node._edges, node.op
-    if op == 'dot':
-        return _dot_operands(node)
-    if op not in _BINARY or len(e) == 4:
-        return e[0::2]
-    (p, d), q = e, node.data  # one Value p and one constant, d = d node/d p
-    if op in ('*', 'leaky_relu'):
-        return (p, d)  # the constant factor (the slope) is the derivative itself
-    if op == '+':
-        return (p, 0.0)
-    if op == '-':
-        return (p, 0.0) if d > 0 else (0.0, p)
-    if op == '/':  # c / p if d is what the float rule gives a denominator: -q / p
-        return (0.0, p) if p.data != 0 and d == -q / p.data else (p, 1.0 / d)
-    meta = getattr(node, '_meta', None) or {}
-    if 'exponent' in meta:
-        return (p, meta['exponent'])
-    if 'base' in meta:
-        return (meta['base'], p)
-    raise NotImplementedError(
-        f"the '**' node {name_of(node)} has a constant operand that was not recorded"
-    )
-
-
-def _dot_operands(node: Value) -> list:
-    """(w0, x0, w1, x1, ...) of a dot node, a number where the operand was a number (its
-    partner's local derivative), read from the record the engine keeps of which operands
-    were numbers (never from the numbers themselves: equal floats may be one object)."""
-    e = node._edges
-    numbers = node._meta.get('dot') if node._meta else None
-    if numbers is None:  # every w_i a Value, every x_i a number: the edges are (w_i, x_i)
-        return list(e)
-    slots = len(e) // 2 + len(numbers)  # 2n: w_i is slot 2i, x_i slot 2i+1
-    constant = {slots + s for s in numbers}
-    out: list = []
-    k = 0
-    for i in range(0, slots, 2):
-        w_number, x_number = i in constant, i + 1 in constant
-        if w_number and x_number:  # no edge: 0 for both, never used
-            out += (0.0, 0.0)
-        elif w_number:
-            out += (e[k + 1], e[k])  # the edge (x_i, w_i)
-            k += 2
-        elif x_number:
-            out += (e[k], e[k + 1])  # the edge (w_i, x_i)
-            k += 2
-        else:  # the edges (w_i, x_i.data, x_i, w_i.data)
-            out += (e[k], e[k + 2])
-            k += 4
-    return out
-
-
-def symbolic_local_grads(node: Value) -> list:
-    """d node/d parent for each parent of node (in the order of ``node.parents``),
-    as Values built from the graph, or numbers where the derivative is constant."""
-    rule = SYMBOLIC.get(node.op)
-    if rule is None:
-        raise NotImplementedError(
-            f"the '{node.op}' node {name_of(node)} has no symbolic derivative rule (ops made "
-            "with Value.from_op have none), so its gradient cannot be differentiated again: "
-            "use create_graph=False, or build the op from Value operations"
-        )
-    operands = _operands(node)
-    derivatives = rule(node, *operands)
-    return [d for x, d in zip(operands, derivatives) if type(x) is Value]
-
-
-def _check_agreement(node: Value, symbolic: list) -> None:
-    """The symbolic rule must give the number the float rule recorded. It does not when
-    a from_op node carries a built-in op's name, or when data changed after the forward
-    pass (PyTorch raises for a tensor modified in place, too)."""
-    recorded = node._edges[1::2]
-    for d, f in zip(symbolic, recorded):
-        v = d.data if type(d) is Value else d
-        if not (v == f or abs(v - f) <= 1e-9 * abs(f) or v != v or f != f):
-            raise RuntimeError(
-                f"create_graph: the '{node.op}' node {name_of(node)} recorded the local "
-                f"derivative {f!r}, but its symbolic rule gives {v!r} now. Was the node made "
-                "by Value.from_op under a built-in op's name, or was some .data changed after "
-                "the forward pass? Rebuild the graph from the current numbers."
-            )
-    if len(symbolic) != len(recorded):
-        raise RuntimeError(
-            f"create_graph: the '{node.op}' node {name_of(node)} has {len(recorded)} parents, "
-            f"which the symbolic rule of '{node.op}' does not expect (a from_op node?)"
-        )
-
+SYMBOLIC = SYMBOLIC_RULES  # the name lesson 11 reads as microgrid.higher.SYMBOLIC
+"""The symbolic rule table, microgrid.autograd.symbolic.SYMBOLIC_RULES."""
 
 # -----------------------------------------------------------------------------
 # The backward pass, with floats or with Values.
@@ -244,7 +88,7 @@ def _backward(
                 if g is None:
                     continue
                 symbolic = symbolic_local_grads(node)
-                _check_agreement(node, symbolic)
+                check_agreement(node, symbolic)
                 for p, d in zip(node._edges[0::2], symbolic):
                     if wanted is None or p in wanted:
                         c = _times(d, g)
@@ -261,7 +105,7 @@ def _backward(
     return grads
 
 
-def backward_create_graph(root: Value, grad: Any = 1.0) -> None:
+def backward_with_graph(root: Value, grad: Any = 1.0) -> None:
     """``root.backward(create_graph=True)``: every ``.grad`` as backward() leaves it, and
     each leaf's gradient also as a Value, added to ``leaf.grad_value``."""
     seed = grad if type(grad) is Value else engine._to_float(grad)
@@ -279,30 +123,6 @@ def backward_create_graph(root: Value, grad: Any = 1.0) -> None:
             node.grad_value = g if before is None else before + g
 
 
-def _get_grad_value(v: Value) -> Value | None:
-    return v._meta.get('grad_value') if v._meta else None
-
-
-def _set_grad_value(v: Value, g: Value | None) -> None:
-    if g is None:
-        if v._meta and 'grad_value' in v._meta:  # copy-on-write: a dot's record is shared
-            v._meta = {k: x for k, x in v._meta.items() if k != 'grad_value'} or None
-    elif type(g) is not Value:
-        raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
-    else:
-        v._meta = {**(v._meta or {}), 'grad_value': g}
-
-
-# The gradient as a Value, kept in the node's _meta dict (no slot on every Value).
-Value.grad_value = property(
-    _get_grad_value,
-    _set_grad_value,
-    doc="This leaf's gradient as a Value (None until backward(create_graph=True)): a graph "
-    "that can be drawn, explained and differentiated again. Accumulates like .grad; set "
-    "it to None to reset (its graph refers back to the leaf, so that also frees it at once).",
-)
-engine._graph_backward = backward_create_graph
-
 # -----------------------------------------------------------------------------
 # The public functions.
 # -----------------------------------------------------------------------------
@@ -310,6 +130,11 @@ engine._graph_backward = backward_create_graph
 
 def _as_values(xs: Any, what: str, who: str) -> tuple[list[Value], bool]:
     single = isinstance(xs, Value)
+    if not single and not isinstance(xs, (list, tuple)):
+        raise TypeError(
+            f"{who}: {what}s must be a Value or a list or tuple of Values, got "
+            f"{type(xs).__name__} (a plain number has no graph to differentiate)"
+        )
     xs = [xs] if single else list(xs)
     for i, x in enumerate(xs):
         if type(x) is not Value:

@@ -127,7 +127,7 @@ def gradgradcheck(
     """Return True if second derivatives by ``create_graph`` match finite differences of
     the gradient for every pair of inputs, else raise GradcheckError naming the first op
     whose symbolic derivative rule is wrong."""
-    from microgrid.higher import grad
+    from microgrid.autograd.functional import grad
 
     inputs = _check_inputs(inputs)
     out = _call(fn, inputs)
@@ -170,7 +170,7 @@ def _or_zero(g):
 
 def _gradient_difference(fn, inputs: list[Value], j: int, eps: float) -> list[float]:
     """d gradient / d input j by central differences of backward's gradient."""
-    from microgrid.higher import grad
+    from microgrid.autograd.functional import grad
 
     x = inputs[j]
     original = x.data
@@ -187,7 +187,7 @@ def _gradient_difference(fn, inputs: list[Value], j: int, eps: float) -> list[fl
 def _second_order_culprit(fn, inputs: list[Value], j: int, eps, atol, rtol) -> str:
     """Name the first node whose symbolic rule disagrees with its float rule in value, or
     in how it moves when input j moves."""
-    from microgrid.higher import grad, symbolic_local_grads
+    from microgrid.autograd.functional import grad, symbolic_local_grads
 
     x = inputs[j]
     original = x.data

@@ -542,7 +542,7 @@ def test_a_from_op_node_under_a_builtin_name_or_changed_data_is_caught() -> None
 def test_the_readme_picture_is_the_graph_microgrid_draws_for_d_tanh() -> None:
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     assert '](docs/images/d_tanh.svg)' in (root / 'README.md').read_text()
     svg = (root / 'docs' / 'images' / 'd_tanh.svg').read_text()
     x = Value(0.5, 'x')

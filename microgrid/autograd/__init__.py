@@ -1,0 +1,1 @@
+"""Autograd beyond backward(): higher-order derivatives, gradcheck, explain."""
