@@ -14,6 +14,8 @@ from microgrid.engine import Value, _topological_order
 from microgrid.labels import display_name
 from microgrid.labels import fmt as _fmt
 
+__all__ = ['Path', 'explain', 'paths']
+
 Path = list[tuple[Value, Value, float]]  # (node, parent, d node / d parent) per edge
 
 

@@ -15,6 +15,8 @@ from microgrid.engine import Value, _topological_order
 from microgrid.labels import fmt as _fmt
 from microgrid.names import name_of
 
+__all__ = ['GradcheckError', 'gradcheck', 'gradgradcheck']
+
 
 class GradcheckError(RuntimeError):
     """backward() and finite differences disagree (as torch.autograd.GradcheckError)."""
