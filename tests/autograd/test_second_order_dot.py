@@ -10,6 +10,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import microgrid
 from microgrid import Value, nn
@@ -166,3 +168,34 @@ def test_backward_create_graph_through_a_dot_of_literals() -> None:
     microgrid.dot([a, b], [1.0, 1.0]).backward(create_graph=True)
     assert a.grad_value.data == 1.0
     assert microgrid.grad(a.grad_value, [a, b], allow_unused=True) == (None, None)
+
+
+ZERO, ONE = 0.0, 1.0  # one float object each, shared by operands and inputs below
+KINDS = ['a', 'b', 'zero', 'one', 'shared', 'other']
+NUMBERS = st.sampled_from(['zero', 'one', 'shared'])
+
+
+def operand(kind: str, a, b):
+    return {'a': a, 'b': b, 'zero': ZERO, 'one': ONE, 'shared': C, 'other': -1.3}[kind]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ws=st.lists(st.sampled_from(KINDS), min_size=1, max_size=4),
+    xs=st.lists(st.one_of(NUMBERS, st.sampled_from(KINDS)), min_size=4, max_size=4),
+    inputs=st.lists(st.sampled_from([ZERO, ONE, C]), min_size=2, max_size=2),
+)
+@example(ws=['a', 'b'], xs=['one', 'one', 'a', 'a'], inputs=[ONE, ONE])
+@example(ws=['b', 'a', 'a'], xs=['zero', 'zero', 'b', 'a'], inputs=[ZERO, ZERO])
+@example(ws=['shared', 'a', 'b'], xs=['b', 'shared', 'shared', 'a'], inputs=[C, C])
+def test_hessian_of_random_dots_matches_torch(ws: list, xs: list, inputs: list) -> None:
+    """Values, literals, shared floats and zeros in any place of a dot, at inputs that
+    are the same float objects: d + d * d for d = dot(ws, xs), against torch."""
+
+    def fn(dot, a, b):
+        d = dot([operand(k, a, b) for k in ws], [operand(k, a, b) for k in xs[: len(ws)]])
+        return d + d * d
+
+    got = microgrid.hessian(lambda a, b: fn(microgrid.dot, a, b), inputs)
+    # + 0 * a: a tensor even when every operand is a number (the Hessian is 0 then)
+    assert_matrix_close(got, torch_hessian(lambda a, b: fn(tdot, a, b) + 0.0 * a, inputs))
