@@ -36,10 +36,13 @@ import microgrid  # noqa: E402
 
 
 def public_modules() -> list[str]:
-    """Every module of the package whose dotted name has no part starting with '_'."""
+    """Every module of the package whose dotted name has no part starting with '_'; an
+    old path that is an alias of a moved module is not one (its module has a page)."""
     found = []
     for info in pkgutil.walk_packages([str(ROOT / 'microgrid')], 'microgrid.'):
-        if not any(part.startswith('_') for part in info.name.split('.')):
+        if any(part.startswith('_') for part in info.name.split('.')):
+            continue
+        if importlib.import_module(info.name).__name__ == info.name:
             found.append(info.name)
     return sorted(found)
 

@@ -16,7 +16,8 @@ from microgrid.labels import fmt as _fmt
 
 __all__ = ['Path', 'explain', 'paths']
 
-Path = list[tuple[Value, Value, float]]  # (node, parent, d node / d parent) per edge
+Path = list[tuple[Value, Value, float]]
+"""One path from the root down to x: (node, parent, d node / d parent) for each edge."""
 
 
 def explain(x: Value, root: Value, max_paths: int = 20) -> str:
