@@ -24,10 +24,9 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from itertools import chain
 from numbers import Complex, Real
-from types import MappingProxyType
 from typing import Any
 
 
@@ -93,7 +92,7 @@ class Value:
     # one tuple keeps a node small. _meta is None or a dict of rare extras: a display
     # name, where detect_anomaly saw the node made, the constant of a pow.
     __slots__ = ('data', 'grad', 'label', 'op', '_edges', '_meta')
-    _edges: tuple; _meta: Mapping[str, Any] | None; backward_steps: Any  # (steps.py installs it)  # fmt: skip
+    _edges: tuple; _meta: dict | None; backward_steps: Any  # (steps.py installs it)  # fmt: skip
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
         if isinstance(label, (tuple, list, set)) or _op is not None or micrograd:
@@ -264,7 +263,7 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     xd = [x.data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
     edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
     node = _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, _hooks and (ws, xs))
-    numbers: Mapping[str, tuple]
+    numbers: dict
     if wk or xk:  # record which operands were numbers (create_graph reads it), unless
         if len(xk) == len(xs) and not wk or not edges: return node  # w Values . x numbers
         numbers = _BIAS if len(xk) == 1 and not wk and type(xs[-1]) is not Value else _dot_numbers(ws, xs)
@@ -276,7 +275,12 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
 # counted from the end: x_n-1 is -1, w_n-1 is -2, x_n-2 is -3, ... No record: every w_i
 # was a Value and every x_i a number. The two common records are shared and read-only
 # (_meta is copy-on-write: never changed in place).
-_ALL_VALUES = MappingProxyType({'dot': ()}); _BIAS = MappingProxyType({'dot': (-1,)})
+class _Shared(dict):
+    """A record many nodes share: changing it in place raises; a copy is a plain dict."""
+    def _refuse(self, *args: Any) -> Any: raise TypeError("a shared node record: replace _meta, never change it in place")
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _refuse  # type: ignore[assignment]
+    def __reduce__(self) -> Any: return (dict, (dict(self),))
+_ALL_VALUES = _Shared(dot=()); _BIAS = _Shared(dot=(-1,))
 def _dot_numbers(ws: list, xs: list) -> dict:
     n = len(ws)
     return {'dot': tuple(2 * (i - n) + j for i in range(n) for j, v in ((0, ws[i]), (1, xs[i])) if type(v) is not Value)}

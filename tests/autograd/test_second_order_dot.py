@@ -6,7 +6,9 @@ all one float object in CPython, and used to make a linear function look quadrat
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import pytest
 import torch
@@ -199,3 +201,32 @@ def test_hessian_of_random_dots_matches_torch(ws: list, xs: list, inputs: list) 
     got = microgrid.hessian(lambda a, b: fn(microgrid.dot, a, b), inputs)
     # + 0 * a: a tensor even when every operand is a number (the Hessian is 0 then)
     assert_matrix_close(got, torch_hessian(lambda a, b: fn(tdot, a, b) + 0.0 * a, inputs))
+
+
+@pytest.mark.parametrize('copy_of', [copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))])
+def test_a_copied_dot_graph_keeps_its_record(copy_of) -> None:
+    """deepcopy and pickle keep which operands were numbers (the common records are shared
+    by many nodes and read-only; their copies are plain dicts)."""
+    a, b = Value(1.0), Value(1.0)
+    for out in (
+        microgrid.dot([a, b], [1.0, 1.0]),  # weights times numbers: no record
+        microgrid.dot([a, b], [b, a]),  # Values times Values
+        microgrid.dot([a, b, a], [b, a, 1.0]),  # and a bias's 1.0
+        microgrid.dot([a, 2.0], [1.0, b]),  # any other mix
+    ):
+        twin = copy_of(out)
+        x, y = twin.parents[0], [p for p in twin.parents if p is not twin.parents[0]][0]
+        (gx,) = microgrid.grad(twin, x, create_graph=True)
+        (original,) = microgrid.grad(out, out.parents[0], create_graph=True)
+        want = microgrid.grad(original, [a, b], allow_unused=True)
+        got = microgrid.grad(gx, [x, y], allow_unused=True)
+        assert got == want, (out._meta, got, want)
+
+
+def test_a_shared_dot_record_refuses_changes_in_place() -> None:
+    a, b = Value(1.0), Value(2.0)
+    node = microgrid.dot([a, b], [b, a])
+    with pytest.raises(TypeError, match='never change it in place'):
+        node._meta['name'] = 'n'
+    node.grad_value = Value(1.0)  # replaced, not changed: the record stays
+    assert node._meta['dot'] == () and microgrid.dot([b, a], [a, b])._meta == {'dot': ()}
