@@ -263,11 +263,12 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     xd = [x.data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
     edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
     node = _node(builtins.sum(map(operator.mul, wd, xd), 0.0), 'dot', edges, _hooks and (ws, xs))
+    # record which operands were numbers (create_graph reads it); none for w Values . x numbers
+    if len(xk) == len(xs) and not wk or not edges: return node
     numbers: dict
-    if wk or xk:  # record which operands were numbers (create_graph reads it), unless
-        if len(xk) == len(xs) and not wk or not edges: return node  # w Values . x numbers
-        numbers = _BIAS if len(xk) == 1 and not wk and type(xs[-1]) is not Value else _dot_numbers(ws, xs)
-    else: numbers = _ALL_VALUES
+    if not xk and not wk: numbers = _ALL_VALUES
+    elif len(xk) == 1 and not wk and type(xs[-1]) is not Value: numbers = _BIAS
+    else: numbers = _dot_numbers(ws, xs)
     node._meta = numbers if node._meta is None else {**node._meta, **numbers}
     return node
 
