@@ -20,7 +20,7 @@ second-order pass runs through the whole network.
 
 All Hessians must agree (the script checks it to 1e-9). relu and the hinge are piecewise
 linear, so away from kinks this Hessian is the L2 term's 2e-4 times the identity; the
-work is the same as for any other Hessian (tests/test_higher.py checks a tanh MLP's
+work is the same as for any other Hessian (tests/autograd/test_functional.py checks a tanh MLP's
 non-trivial Hessian against PyTorch). Times are wall-clock medians after one warm-up call
 each; the two implementations run in turns, so a busy machine slows both alike. PyTorch
 runs on one thread: its tensors here are tiny, and on a shared 2-core machine its second

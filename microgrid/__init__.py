@@ -9,8 +9,13 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
-# The alias module microgrid.compile first: importing it later would re-bind the name
+# The alias modules first: importing one later would re-bind the function of its name
 from microgrid import compile as _compile_module  # noqa: F401, I001
+from microgrid import explain as _explain_module  # noqa: F401
+from microgrid import gradcheck as _gradcheck_module  # noqa: F401
+from microgrid.autograd.explain import explain
+from microgrid.autograd.functional import grad, hessian, hvp, jacobian, jvp
+from microgrid.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from microgrid.autograd.modes import (
     detect_anomaly,
     enable_grad,
@@ -22,9 +27,6 @@ from microgrid.autograd.steps import Step
 from microgrid.compiler.api import TraceMismatchError, compile
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
-from microgrid.explain import explain
-from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from microgrid.higher import grad, hessian, hvp, jacobian, jvp  # installs create_graph
 from microgrid.names import name_of
 
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any
 
+from microgrid import _dot
 from microgrid import _numbers as num
 
 __all__ = ['OPS', 'Value', 'dot', 'sum', 'switch_hooks', 'topological_order']
@@ -38,7 +39,7 @@ def _exp(a: float) -> tuple:
 
 def _sqrt(a: float) -> tuple:
     s = num.sqrt(a)
-    return s, (0.5 / s if s else math.inf)
+    return s, (0.5 / s if s else math.copysign(math.inf, s))  # -inf at -0.0, as torch
 
 
 def _tanh(a: float) -> tuple:
@@ -132,7 +133,11 @@ class Value:
     def grad_value(self, g: Value | None) -> None:
         if g is not None and not isinstance(g, Value):
             raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
-        self._meta = {**(self._meta or {}), 'grad_value': g}
+        # copy on write: a _meta may be shared between nodes (dot's records), never changed
+        meta = {k: v for k, v in (self._meta or {}).items() if k != 'grad_value'}
+        if g is not None:
+            meta['grad_value'] = g
+        self._meta = meta or None
 
     def propagate(self) -> None:
         """This node's share of backward: each parent.grad += local * self.grad."""
@@ -145,7 +150,7 @@ class Value:
         PyTorch, interior nodes hold the latest call's result; leaves accumulate.
         create_graph=True also leaves each leaf's gradient as a Value, ``grad_value``."""
         if create_graph:  # the same pass in Values, so it can be differentiated again
-            from microgrid.higher import backward_with_graph
+            from microgrid.autograd.functional import backward_with_graph
 
             return backward_with_graph(self, grad)
         order = topological_order(self)
@@ -326,28 +331,14 @@ def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
     xd = [x._data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
     total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: total, _, _ = OPS['dot'](...)
-    edges = _dot_edges(ws, wd, xs, xd, len(wk), len(xk))
-    return _node(total, 'dot', edges, _hooks and (ws, xs))
-
-
-def _dot_edges(ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int):
-    """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version: add (w_i,
-    xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Fast: slices interleave in C."""
-    n = len(ws)
-    if x_constants == n and not w_constants:  # weights times a row of data
-        edges: list = [None] * (2 * n)
-        edges[0::2], edges[1::2] = ws, xd
-        return tuple(edges)
-    edges = [None] * (4 * n)
-    edges[0::4], edges[1::4], edges[2::4], edges[3::4] = ws, xd, xs, wd
-    left, i = w_constants + x_constants, n
-    while left:
-        i -= 1
-        for j, v in ((2, xs[i]), (0, ws[i])):  # x_i's edge, then w_i's
-            if not isinstance(v, Value):
-                del edges[4 * i + j : 4 * i + j + 2]
-                left -= 1
-    return tuple(edges)
+    # plain version: for each i, (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is
+    edges = _dot.edges(ws, wd, xs, xd, len(wk), len(xk), Value)
+    node = _node(total, 'dot', edges, _hooks and (ws, xs))
+    if (len(xk) == len(xs) and not wk) or not edges:  # weights times data: no record needed
+        return node
+    record = _dot.record(ws, xs, len(wk), len(xk), Value)  # which operands were numbers
+    node._meta = record if node._meta is None else {**node._meta, **record}
+    return node
 
 
 # -- 4. The order of backward: every node after all of its parents ----------------------

@@ -1,4 +1,5 @@
-"""Teaching instruments: backward_steps, explain, from_op, gradcheck, detect_anomaly, names."""
+"""Teaching instruments: backward_steps, from_op, detect_anomaly, names (explain and
+gradcheck are tested in tests/autograd/)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ import math
 import random
 
 import pytest
-from catalogue import BINARY, UNARY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microgrid
-from microgrid import GradcheckError, Value, explain, gradcheck
-from microgrid.explain import paths
+from microgrid import Value
 
 # -- a small known graph: the one every lesson uses -----------------------------------
 
@@ -129,70 +128,7 @@ def test_stopping_halfway_leaves_a_consistent_partial_state() -> None:
     assert root.grad == 1.0
 
 
-# -- explain --------------------------------------------------------------------------
-
-
-def test_explain_one_path() -> None:
-    a, b, c, e, d, f, L = lesson_graph()
-    L.backward()
-    assert explain(a, L) == 'dL/da = dL/dd * dd/de * de/da = (-2.0)(1.0)(-3.0) = 6.0'
-    assert explain(f, L) == 'dL/df = dL/df = (4.0) = 4.0'
-    assert explain(L, L).startswith('dL/dL = 1.0')
-    assert explain(Value(1.0, 'z'), L) == 'dL/dz = 0.0  (z is not used in computing L)'
-
-
-def test_explain_reused_node() -> None:
-    a = Value(3.0, 'a')
-    b = a + a
-    b.label = 'b'
-    c = b * a
-    c.label = 'c'
-    c.backward()  # dc/da = b + a * 2 = 6 + 6 = 12
-    text = explain(a, c)
-    assert text.splitlines() == [
-        'dc/da = the sum over 3 paths of the local derivatives multiplied:',
-        '  path 1: dc/db * db/da = (3.0)(1.0) = 3.0',
-        '  path 2: dc/db * db/da = (3.0)(1.0) = 3.0',
-        '  path 3: dc/da = (6.0) = 6.0',
-        'dc/da = 3.0 + 3.0 + 6.0 = 12.0',
-    ]
-    assert a.grad == 12.0
-
-
-def test_explain_summarises_many_paths_and_totals_match_backward() -> None:
-    x = Value(0.3, 'x')
-    y = x
-    for _ in range(12):  # 2**12 paths
-        y = y * 0.9 + y.sin()
-    y.label = 'y'
-    y.backward()
-    text = explain(x, y)
-    lines = text.splitlines()
-    assert lines[0] == 'dy/dx = the sum over 4096 paths of the local derivatives multiplied:'
-    assert sum(line.startswith('  path') for line in lines) == 20
-    assert '... and 4076 more paths, which add up to' in text
-    total = float(lines[-1].rsplit('= ', 1)[1])
-    assert total == pytest.approx(x.grad, rel=1e-5)
-    assert sum(1 for _ in paths(x, y)) == 4096
-    # an explicit product of every path equals backward's gradient
-    assert math.fsum(math.prod(g for _, _, g in p) for p in paths(x, y)) == pytest.approx(
-        x.grad, rel=1e-12
-    )
-
-
-def test_explain_notes_accumulated_leaf_grads() -> None:
-    a, b, c, e, d, f, L = lesson_graph()
-    L.backward()
-    L.backward()
-    assert explain(a, L).splitlines()[1] == (
-        '  (note: a.grad holds 12.0, not 6.0; one backward() from zeroed grads gives 6.0, '
-        'and a leaf adds up the gradients of every backward() until it is zeroed)'
-    )
-    a.grad = 0.0  # never backpropagated: no note
-    assert explain(a, L) == 'dL/da = dL/dd * dd/de * de/da = (-2.0)(1.0)(-3.0) = 6.0'
-
-
-# -- from_op and gradcheck --------------------------------------------------------------
+# -- from_op ------------------------------------------------------------------------
 
 
 def cube(x: Value) -> Value:
@@ -215,48 +151,6 @@ def test_from_op_makes_a_node() -> None:
         Value.from_op(1.0, [1.0], [1.0], 'bad')
     with pytest.raises(TypeError, match='str'):
         Value.from_op(1.0, [x], ['a'], 'bad')
-
-
-@pytest.mark.parametrize('op', UNARY, ids=lambda o: o.name)
-def test_gradcheck_passes_every_unary_op(op) -> None:
-    a = 0.7 if op.name not in ('relu', 'abs', 'leaky_relu') else -0.6
-    assert gradcheck(op.mg, [Value(a)]) is True
-
-
-@pytest.mark.parametrize('op', BINARY, ids=lambda o: o.name)
-def test_gradcheck_passes_every_binary_op(op) -> None:
-    assert gradcheck(op.mg, [Value(1.3), Value(0.8)]) is True
-
-
-def test_gradcheck_passes_sum_dot_and_custom_ops() -> None:
-    xs = [Value(v) for v in (0.3, -1.2, 2.0)]
-    assert gradcheck(lambda *v: microgrid.sum(v) * microgrid.dot(v, v[::-1]), xs)
-    assert gradcheck(lambda x: cube(x).tanh(), [Value(0.4)])
-
-
-def test_gradcheck_catches_and_names_a_wrong_custom_op() -> None:
-    x, w = Value(0.7, 'x'), Value(1.5, 'w')
-    with pytest.raises(GradcheckError) as info:
-        gradcheck(lambda x, w: (wrong_cube(x * w) + w).tanh(), [x, w])
-    message = str(info.value)
-    assert 'input 0 (x = 0.7)' in message and 'backward gives' in message
-    assert "the 'wrong_cube' node" in message
-    assert x.grad == 0.0 and x.data == 0.7  # the inputs are left as they were
-
-
-def test_gradcheck_message_has_both_numbers() -> None:
-    x = Value(2.0, 'x')
-    with pytest.raises(GradcheckError) as info:
-        gradcheck(wrong_cube, [x])
-    first_line = str(info.value).splitlines()[0]
-    assert 'backward gives 8.0, finite differences give 12.0000' in first_line
-
-
-def test_gradcheck_rejects_bad_arguments() -> None:
-    with pytest.raises(TypeError, match='input 0 must be a Value'):
-        gradcheck(lambda x: x, [1.0])
-    with pytest.raises(TypeError, match='must return a Value'):
-        gradcheck(lambda x: 1.0, [Value(1.0)])
 
 
 # -- detect_anomaly ---------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Tests of this area import shared helpers from tests/ (catalogue, test_lecture)."""
+"""The autograd tests import shared helpers: tests/catalogue.py and the random expression
+trees of the engine's tests (tests/test_engine.py, or tests/engine/ once moved there)."""
 
 import sys
 from pathlib import Path
 
-TESTS = str(Path(__file__).resolve().parents[1])
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)
+_TESTS = Path(__file__).resolve().parent.parent
+for _folder in (_TESTS / 'engine', _TESTS):
+    if _folder.is_dir() and str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
