@@ -22,7 +22,7 @@ from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain
 from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from microgrid.higher import grad, hessian, hvp, jacobian, jvp  # installs create_graph
+from microgrid.higher import grad, hessian, hvp, jacobian, jvp
 from microgrid.names import name_of
 
 __version__ = "0.1.0"
