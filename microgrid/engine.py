@@ -112,7 +112,7 @@ class Value:
     _meta: dict | None
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
-        if type(label) is not str or _op is not None or micrograd:
+        if _op is not None or micrograd or not isinstance(label, str):
             _refuse_micrograds_form(label)
         self._data, self.grad, self.label = num.to_float(data), 0.0, label
         self.op, self._edges, self._meta = '', (), None

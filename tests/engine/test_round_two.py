@@ -219,3 +219,12 @@ def test_relu_at_zero_under_an_infinite_gradient_is_nan_where_torch_masks_it() -
     assert tx.grad.item() == 0.0  # torch's choice, which microgrid documents and differs from
     with pytest.raises(FloatingPointError, match=r'\*\* node'), microgrid.detect_anomaly():
         (Value(0.0).relu() ** 0.5).backward()  # detect_anomaly names where the inf arises
+
+
+def test_a_label_may_be_a_subclass_of_str_and_micrograds_form_is_still_refused() -> None:
+    np = pytest.importorskip('numpy')
+    assert Value(1.0, np.str_('a')).label == 'a'
+    with pytest.raises(TypeError, match="micrograd's private form"):
+        Value(1.0, (), '+')
+    with pytest.raises(TypeError, match='label must be a str'):
+        Value(1.0, 3)
