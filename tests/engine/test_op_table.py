@@ -8,8 +8,25 @@ import importlib
 from microgrid import engine
 
 OP_NAMES = {
-    '+', '-', '*', '/', '**', 'leaky_relu', 'neg', 'abs', 'exp', 'log', 'sqrt', 'tanh',
-    'sigmoid', 'relu', 'softplus', 'sin', 'cos', 'sum', 'dot',
+    '+',
+    '-',
+    '*',
+    '/',
+    '**',
+    'leaky_relu',
+    'neg',
+    'abs',
+    'exp',
+    'log',
+    'sqrt',
+    'tanh',
+    'sigmoid',
+    'relu',
+    'softplus',
+    'sin',
+    'cos',
+    'sum',
+    'dot',
 }
 
 
@@ -41,10 +58,16 @@ def test_the_lists_kept_elsewhere_name_only_engine_ops() -> None:
     # expr.FUNCTIONS (what the CLI's expressions may call) and engine_check's ops keep their
     # own lists, each a chosen subset; every name in them must be an op of the engine.
     from microgrid import expr
-from microgrid.course import engine_check
+    from microgrid.course import engine_check
 
     assert set(expr.FUNCTIONS) <= set(engine.OPS)
-    dunder = {'__add__': '+', '__mul__': '*', '__sub__': '-', '__truediv__': '/',
-              '__neg__': 'neg', '__pow__': '**'}
+    dunder = {
+        '__add__': '+',
+        '__mul__': '*',
+        '__sub__': '-',
+        '__truediv__': '/',
+        '__neg__': 'neg',
+        '__pow__': '**',
+    }
     checked = {dunder.get(op.needs, op.needs) for op in engine_check._OPS}
     assert checked <= set(engine.OPS), checked - set(engine.OPS)
