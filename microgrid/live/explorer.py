@@ -211,9 +211,7 @@ class Explorer(LiveWidget):
             predicted = math.fsum(ref['grads'][k] * nudges[k] for k in values)
             view.update(nudges=nudges, delta=delta, predicted=predicted)
             verdict = agreement(delta, predicted) if any(nudges.values()) else 'none'
-            terms = [
-                f"({fmt(ref['grads'][k])}) \u00d7 ({fmt(d)})" for k, d in nudges.items() if d
-            ]
+            terms = [f"({fmt(ref['grads'][k])}) \u00d7 ({fmt(d)})" for k, d in nudges.items() if d]
             view['compare'] = {
                 'verdict': verdict,
                 'delta': fmt(delta),

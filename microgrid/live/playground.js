@@ -192,10 +192,11 @@ function build({ model, el }) {
     if (w.length < 6) send('hidden', w.concat([w.length ? w[w.length - 1] : 4]));
   });
   const columns = h('div', 'mg-columns');
-  const edgeSvg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  edgeSvg.setAttribute('class', 'mg-edges');
   const netBox = h('div', 'mg-netbox');
-  netBox.append(edgeSvg, columns);
+  netBox.innerHTML = '<svg class="mg-edges"></svg>';  // the parser gives it SVG's namespace
+  const edgeSvg = netBox.firstChild;
+  const svgNode = (tag) => document.createElementNS(edgeSvg.namespaceURI, tag);
+  netBox.appendChild(columns);
   net.append(netBar, netBox);
 
   const right = h('div', 'mg-right');
@@ -336,12 +337,12 @@ function build({ model, el }) {
         cols[l].forEach((to, j) => {
           cols[l - 1].forEach((from, i) => {
             const a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
-            const line = document.createElementNS('http://www.w3.org/2000/svg', 'line');
+            const line = svgNode('line');
             line.setAttribute('x1', String(a.right - base.left));
             line.setAttribute('y1', String((a.top + a.bottom) / 2 - base.top));
             line.setAttribute('x2', String(b.left - base.left));
             line.setAttribute('y2', String((b.top + b.bottom) / 2 - base.top));
-            const t = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+            const t = svgNode('title');
             line.appendChild(t);
             edgeSvg.appendChild(line);
             edges.push({ line, t, layer: l - 1, k: j * cols[l - 1].length + i });

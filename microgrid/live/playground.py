@@ -117,11 +117,11 @@ class Playground(LiveWidget):
         discretize: bool = False,
         fps: float = 10.0,
     ) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         given = dict(locals())
         settings = {name: check(name, given[name]) for name in SETTINGS}
         self.fps = frames_per_second(fps)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._opt: Optimizer
         self._generation = 0
         self._why_stopped = ''

@@ -23,7 +23,7 @@ live = pytest.importorskip('microgrid.live', reason='anywidget is in the dev ext
 from microgrid.live import Explorer, Playground, Stepper  # noqa: E402
 from microgrid.live.explorer import num  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_import_microgrid_does_not_load_the_widget_libraries():
@@ -247,12 +247,12 @@ def test_explorer_refuses_bad_input():
 
 def test_playground_loss_falls_on_moons_within_150_steps():
     p = Playground('moons', hidden=[16, 16], batch_size=32, seed=0)
-    first, first_acc = p.val_loss, p.history['val_acc'][0]
+    first, first_acc = p.val_loss, p.curves()['val_acc'][0]
     p.step(150)
     assert p.steps == 150 and p.epoch == pytest.approx(150 * 32 / len(p.X_train))
-    assert p.loss < 0.5 * p.history['train_loss'][0]
+    assert p.loss < 0.5 * p.curves()['train_loss'][0]
     assert p.val_loss < 0.5 * first
-    assert p.history['val_acc'][-1] >= 0.9 and p.history['val_acc'][-1] > first_acc
+    assert p.curves()['val_acc'][-1] >= 0.9 and p.curves()['val_acc'][-1] > first_acc
 
 
 def test_playground_pictures_are_the_live_model_on_the_grid():
@@ -319,7 +319,7 @@ def test_playground_answers_the_browsers_trait_changes():
     p.pause()
     assert p.steps > 0
     p.hidden = [3]  # the network changes: start over
-    assert p.steps == 0 and p.model.nouts == [3, 1] and len(p.history['step']) == 1
+    assert p.steps == 0 and p.model.nouts == [3, 1] and len(p.curves()['step']) == 1
     p.optimizer = 'momentum'
     assert p._opt.momentum == 0.9
     p.dataset = 'spiral'
@@ -340,7 +340,7 @@ def test_playground_starts_over_at_once_when_the_browser_changes_the_network_whi
     p.set_state({'hidden': [5]})  # a message from the browser, handled in the kernel
     took = time.perf_counter() - t
     assert took < 0.5 and not p.running
-    assert p.model.nouts == [5, 1] and p.steps == 0 and len(p.history['step']) == 1
+    assert p.model.nouts == [5, 1] and p.steps == 0 and len(p.curves()['step']) == 1
     frame = p.frame
     time.sleep(0.3)
     assert p.frame == frame  # no stale frame of the old network arrives later
@@ -354,7 +354,7 @@ def test_playground_makes_every_data_set(name):
     span = p.box[1]
     assert all(abs(a) <= span and abs(b) <= span for a, b in p.X_train + p.X_val)
     p.step(5)
-    assert all(math.isfinite(v) for v in p.history['train_loss'])
+    assert all(math.isfinite(v) for v in p.curves()['train_loss'])
 
 
 def test_playground_refuses_bad_input():
