@@ -119,7 +119,7 @@ def check_size(root: Value, max_nodes: int, who: str) -> int:
     if n <= LAYOUT_LIMIT:
         raise GraphTooLargeError(
             f"{who}: the graph has {n} nodes, more than max_nodes={max_nodes}; "
-            f"pass max_nodes={n} to show it (laying it out takes a few seconds)"
+            f"pass max_nodes={n} to show it"
         )
     raise GraphTooLargeError(
         f"{who}: the graph has more than {LAYOUT_LIMIT} nodes, too many to lay out "
