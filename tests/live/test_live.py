@@ -143,10 +143,7 @@ def test_stepper_refuses_bad_input():
     y = x
     for _ in range(30):
         y = y * 1.01 + 0.5
-    with pytest.raises(
-        GraphTooLargeError,
-        match=r'has 61 nodes, more than max_nodes=10; pass max_nodes=61 to show it',
-    ):
+    with pytest.raises(GraphTooLargeError, match=r'has 61 nodes, .*; pass max_nodes=61 to show it'):
         Stepper(y, max_nodes=10)
     with pytest.raises(TypeError, match='names must be a mapping'):
         Stepper(y, names=['x'])
