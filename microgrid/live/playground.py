@@ -247,7 +247,7 @@ class Playground(LiveWidget):
             outputs = [model(X[i]) for i in idx]
             loss = losses.binary_cross_entropy(outputs, [y[i] for i in idx])
             if self.l1:
-                loss = loss + self.l1 * engine.sum(p.abs() for p in self._opt.params)
+                loss = loss + self.l1 * engine.sum([abs(p) for p in self._opt.params])
             if self.l2:
                 loss = loss + self.l2 * losses.l2(self._opt.params)
             self._opt.zero_grad()
