@@ -27,6 +27,9 @@ function build({ model, el }) {
   const drawSvg = () => {
     pic.innerHTML = model.get('svg');
     zoom.size();
+    // a large graph opens on its output (the last node), not on an empty corner
+    const last = pic.querySelector('[id="' + model.get('prefix') + 'v' + (model.get('view').data.length - 1) + '"]');
+    requestAnimationFrame(() => zoom.reveal(last));
   };
   const rows = {};
   model.get('leaves').forEach((name) => {

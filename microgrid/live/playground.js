@@ -277,6 +277,7 @@ function build({ model, el }) {
     columns.textContent = '';
     neuronCanvases = [];
     const hiddenW = model.get('hidden');
+    columns.classList.toggle('mg-small', Math.max(0, ...hiddenW) > 10);
     layersText.textContent = hiddenW.length + ' hidden layer' + (hiddenW.length === 1 ? '' : 's');
     const cols = [];
     const inputs = h('div', 'mg-layer');

@@ -171,6 +171,10 @@ function build({ model, el }) {
   model.on('change:playing', onPlaying);
   model.on('change:error', onError);
   show(model.get('position'));
+  requestAnimationFrame(() => {  // once on the page: the current step in view
+    const hot = frames[model.get('position')][3];
+    if (hot.length) view.reveal(byId(hot[0]));
+  });
   onError();
   if (model.get('playing')) startTimer();
   // every step is already here: the buttons keep working while the banner says the kernel is gone
