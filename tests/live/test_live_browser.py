@@ -270,7 +270,8 @@ def test_keys_stay_inside_the_focused_widget_in_lab(lab):
 def test_keys_stay_inside_the_focused_widget_in_notebook_7(notebook7):
     page, errors, _, _ = notebook7
     keys_stay_in_the_widgets(page)
-    assert errors == []
+    # Notebook 7.6.5 with JupyterLab 4.6.6 logs one error of its own at start-up
+    assert [e for e in errors if "reading 'schema'" not in e] == []
 
 
 def explorer_grads(page) -> dict[str, float]:
