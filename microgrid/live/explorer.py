@@ -141,7 +141,7 @@ class Explorer(LiveWidget):
             named.update({v: k for v, k in found.items() if v not in named})
             candidates = [k for k, v in out.items() if isinstance(v, Value) and k[:1] != '_']
             key = self._output or (candidates[-1] if candidates else None)
-            if key not in out:
+            if key is None or key not in out:
                 raise ValueError(
                     f"fn returned its variables {candidates}, without the output {key!r}; "
                     "pass output='name of the output'"

@@ -346,25 +346,33 @@ function build({ model, el }) {
             const t = svgNode('title');
             line.appendChild(t);
             edgeSvg.appendChild(line);
-            edges.push({ line, t, layer: l - 1, k: j * cols[l - 1].length + i });
+            line.setAttribute('stroke-opacity', '0.6');
+            edges.push({ line, t, layer: l - 1, k: j * cols[l - 1].length + i, w: undefined });
           });
         });
       }
-      drawEdges();
+      drawEdges(true);
     });
   };
-  const drawEdges = () => {
+  // weights change slowly to the eye: the edges follow twice a second, the hover text on demand
+  let edgesAt = 0;
+  const drawEdges = (force) => {
+    const now = performance.now();
+    if (force !== true && now - edgesAt < 500) return;
+    edgesAt = now;
     const Wts = model.get('weights') || [];
     edges.forEach((e) => {
       const w = Wts[e.layer] ? Wts[e.layer][e.k] : undefined;
-      if (w === undefined) return;
+      if (w === undefined || w === e.w) return;
+      e.w = w;
       e.line.setAttribute('stroke', w >= 0 ? POSITIVE : NEGATIVE);
-      e.line.setAttribute('stroke-width', String(Math.min(6, 0.4 + 1.5 * Math.abs(w))));
-      e.line.setAttribute('stroke-opacity', '0.6');
-      e.t.textContent = 'weight ' + w;
+      e.line.setAttribute('stroke-width', String(Math.min(6, 0.4 + 1.5 * Math.abs(w)).toFixed(1)));
     });
   };
-
+  edgeSvg.addEventListener('mouseover', (ev) => {
+    const e = edges.find((x) => x.line === ev.target);
+    if (e) e.t.textContent = 'weight ' + e.w;
+  });
   const history = () => {
     const H = model.get('history') || {};
     const rows = model.get('recent') || [];
