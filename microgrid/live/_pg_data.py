@@ -7,6 +7,7 @@ what was wrong. ``FEATURES`` are TensorFlow Playground's inputs, computed from (
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from numbers import Real
 from typing import Any
@@ -14,16 +15,52 @@ from typing import Any
 from microgrid import data as datasets
 from microgrid.nn import ACTIVATIONS
 
-__all__ = ['DATASETS', 'FEATURES', 'OPTIMIZERS', 'SPEEDS', 'check', 'featurize', 'make']
+__all__ = [
+    'CLASSIFICATION',
+    'DATASETS',
+    'FEATURES',
+    'OPTIMIZERS',
+    'REGRESSION',
+    'SPEEDS',
+    'check',
+    'featurize',
+    'make',
+    'problem_of',
+]
 
-DATASETS = ('moons', 'circles', 'xor', 'spiral', 'blobs')
+CLASSIFICATION = ('moons', 'circles', 'xor', 'spiral', 'blobs')
+REGRESSION = ('plane', 'gaussians')  # a target in [-1, 1] for each point
+DATASETS = CLASSIFICATION + REGRESSION
+_BUMPS = ((-0.8, -0.8, 1.0), (0.8, 0.8, 1.0), (-0.8, 0.8, -1.0), (0.8, -0.8, -1.0))
 OPTIMIZERS = ('sgd', 'momentum', 'adam')
 FEATURES = ('x1', 'x2', 'x1^2', 'x2^2', 'x1*x2', 'sin x1', 'sin x2')
 SPEEDS = (0, 1, 3, 10, 30, 100)  # updates per second; 0: as fast as the kernel can
 
 
+def problem_of(dataset: str) -> str:
+    """'regression' for the data sets with a number to predict, else 'classification'."""
+    return 'regression' if dataset in REGRESSION else 'classification'
+
+
+def _regression(name: str, n: int, noise: float, seed: int) -> tuple[list, list]:
+    """n points uniform in [-1.5, 1.5]^2 with a target in [-1, 1]: a plane, or four bumps."""
+    rng = random.Random(seed)
+    X = [[rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)] for _ in range(n)]
+    y = []
+    for a, b in X:
+        if name == 'plane':
+            t = (a + b) / 3.0
+        else:
+            t = sum(s * math.exp(-((a - u) ** 2 + (b - v) ** 2) / 0.245) for u, v, s in _BUMPS)
+        y.append(max(-1.0, min(1.0, t + noise * rng.gauss(0.0, 0.5))))
+    return X, y
+
+
 def make(name: str, n: int, noise: float, seed: int) -> tuple[list, list]:
-    """n points of a two-class set, centred near the origin, within about [-1.5, 1.5]^2."""
+    """n points of a two-class set (labels 0 and 1) or of a regression set (targets in
+    [-1, 1]), centred near the origin, within about [-1.5, 1.5]^2."""
+    if name in REGRESSION:
+        return _regression(name, n, noise, seed)
     if name == 'moons':
         X, y = datasets.make_moons(n, noise=noise, seed=seed)
         X = [[a - 0.5, b - 0.25] for a, b in X]

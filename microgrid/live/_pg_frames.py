@@ -63,14 +63,17 @@ def forward(layers: list, activation: str, X: Any) -> list[Any]:
     return outs
 
 
-def scores(outs: list, y: Sequence[float]) -> tuple[float, float]:
-    """(binary cross-entropy, accuracy) of the logits in outs[-1] against labels y."""
+def scores(outs: list, y: Sequence[float], regression: bool = False) -> tuple[float, float]:
+    """(binary cross-entropy, accuracy) of the logits in outs[-1] against labels y; for a
+    regression, (mean squared error, nan)."""
     import numpy as np
 
     z = outs[-1][:, 0]
     t = np.asarray(y, dtype=float)
     if len(t) == 0:
         return float('nan'), float('nan')
+    if regression:
+        return float(np.mean((z - t) ** 2)), float('nan')
     loss = np.mean(np.maximum(z, 0) - t * z + np.log1p(np.exp(-np.abs(z))))
     acc = np.mean((z > 0) == (t > 0.5))
     return float(loss), float(acc)
@@ -97,6 +100,7 @@ def maps(
     res: int,
     neuron_res: int,
     discretize: bool,
+    regression: bool = False,
 ) -> tuple[bytes, bytes]:
     """The output's picture (res x res) and every hidden neuron's (neuron_res square)."""
     import numpy as np
@@ -112,7 +116,9 @@ def maps(
         )
 
     outs = grid(res)
-    prob = 0.5 * (1.0 + np.tanh(0.5 * outs[-1][:, 0]))
+    z = outs[-1][:, 0]
+    # p(class 1) in [0, 1]; for a regression, the output's value in [-1, 1] mapped to [0, 1]
+    prob = 0.5 * (1.0 + (np.clip(z, -1.0, 1.0) if regression else np.tanh(0.5 * z)))
     if discretize:
         prob = np.where(prob > 0.5, 1.0, 0.0)
     boundary = np.clip(np.round(prob * 255), 0, 255).astype(np.uint8).tobytes()

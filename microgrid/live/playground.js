@@ -82,7 +82,8 @@ function curve(canvas, xs, series, lo, hi, title) {
 }
 
 const CHOICES = {
-  dataset: ['moons', 'circles', 'xor', 'spiral', 'blobs'],
+  dataset: ['moons', 'circles', 'xor', 'spiral', 'blobs', 'plane', 'gaussians'],
+  problem: ['classification', 'regression'],
   n_points: [50, 100, 200, 400],
   activation: ['relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear'],
   lr: [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1],
@@ -93,7 +94,11 @@ const CHOICES = {
   speed: [0, 1, 3, 10, 30, 100],
   resolution: [32, 48, 64, 80, 100],
 };
-const LABELS = { speed: (v) => (v === 0 ? 'fastest' : v + ' steps/s') };
+const REGRESSION = ['plane', 'gaussians'];
+const LABELS = {
+  speed: (v) => (v === 0 ? 'fastest' : v + ' steps/s'),
+  dataset: (v) => (REGRESSION.includes(v) ? v + ' (regression)' : v),
+};
 
 function build({ model, el }) {
   const root = h('div', 'mg-live mg-playground');
@@ -139,6 +144,12 @@ function build({ model, el }) {
     c.addEventListener('change', () => send(name, c.checked));
     return field(name, label, c);
   };
+  // the problem follows the data set: choosing one picks that kind's first data set
+  const problem = h('select');
+  CHOICES.problem.forEach((v) => { const o = h('option', '', v); o.value = v; problem.appendChild(o); });
+  problem.value = model.get('problem');
+  problem.addEventListener('change', () => send('dataset', problem.value === 'regression' ? 'plane' : 'moons'));
+  field('problem', 'problem', problem);
   select('dataset', 'data set');
   range('noise', 'noise', '0', '0.5', '0.05');
   select('n_points', 'points');
@@ -217,8 +228,10 @@ function build({ model, el }) {
   // the big picture: plot area with axes
   const PL = 28, PT = 4, PS = 292;
   let hovered = -1, neuronCanvases = [], edges = [];
+  const isRegression = () => model.get('problem') === 'regression';
   const drawLegend = () => {
     const ctx = legend.getContext('2d');
+    const words = isRegression() ? ['output -1', '0', '+1'] : ['class 0 (p = 0)', '0.5', 'class 1 (p = 1)'];
     ctx.clearRect(0, 0, legend.width, legend.height);
     for (let i = 0; i <= 100; i++) {
       ctx.fillStyle = rgb(colour(i / 50 - 1));
@@ -226,9 +239,9 @@ function build({ model, el }) {
     }
     ctx.strokeStyle = '#888'; ctx.strokeRect(PL + 0.5, 2.5, PS, 12);
     ctx.fillStyle = '#333'; ctx.font = '12px Arial, sans-serif';
-    ctx.fillText('class 0 (p = 0)', PL, 27);
-    ctx.textAlign = 'center'; ctx.fillText('0.5', PL + PS / 2, 27);
-    ctx.textAlign = 'right'; ctx.fillText('class 1 (p = 1)', PL + PS, 27);
+    ctx.fillText(words[0], PL, 27);
+    ctx.textAlign = 'center'; ctx.fillText(words[1], PL + PS / 2, 27);
+    ctx.textAlign = 'right'; ctx.fillText(words[2], PL + PS, 27);
     ctx.textAlign = 'left';
   };
   const axes = () => {
@@ -251,7 +264,10 @@ function build({ model, el }) {
     model.get('points').forEach(([x, y, label, val]) => {
       if (val && !showTest) return;
       const px = PL + (x - x0) / (x1 - x0) * PS, py = PT + (y1 - y) / (y1 - y0) * PS;
-      const c = rgb(label ? CLASS1 : CLASS0);
+      // a class's own colour; for a regression, the target's colour at full strength
+      const t = isRegression() ? Math.max(-1, Math.min(1, label)) : (label ? 1 : -1);
+      const full = t < 0 ? CLASS0 : CLASS1, a = Math.abs(t);
+      const c = rgb([0, 1, 2].map((i) => Math.round(WHITE[i] * (1 - a) + full[i] * a)));
       ctx.beginPath(); ctx.arc(px, py, 4, 0, 2 * Math.PI);
       ctx.fillStyle = val ? '#fff' : c; ctx.fill();
       ctx.lineWidth = val ? 2.5 : 1; ctx.strokeStyle = val ? c : '#222'; ctx.stroke();
@@ -380,7 +396,7 @@ function build({ model, el }) {
     KEYS.forEach((k, i) => { out[k] = (H[k] || []).concat(rows.map((r) => r[i])); });
     return out;
   };
-  const fmt4 = (x) => (isFinite(x) ? x.toFixed(4) : '-');
+  const fmt4 = (x) => (Number.isFinite(x) ? x.toFixed(4) : '-');
   const onFrame = () => {
     beat.alive();
     drawBig();
@@ -396,12 +412,15 @@ function build({ model, el }) {
     drawEdges();
     const H = history();
     const last = (k) => (H[k].length ? H[k][H[k].length - 1] : NaN);
+    const reg = isRegression();
+    accCanvas.style.display = reg ? 'none' : '';
     status.textContent = 'epoch ' + model.get('epoch').toFixed(1) + ' \u00B7 step ' + model.get('steps')
-      + ' \u00B7 loss train ' + fmt4(last('train_loss')) + ' test ' + fmt4(last('val_loss'))
-      + ' \u00B7 accuracy train ' + (100 * last('train_acc')).toFixed(1) + '% test '
-      + (100 * last('val_acc')).toFixed(1) + '%'
+      + ' \u00B7 loss' + (reg ? ' (mean squared error)' : '') + ' train ' + fmt4(last('train_loss'))
+      + ' test ' + fmt4(last('val_loss'))
+      + (reg ? '' : ' \u00B7 accuracy train ' + (100 * last('train_acc')).toFixed(1) + '% test '
+        + (100 * last('val_acc')).toFixed(1) + '%')
       + (dead.size ? ' \u00B7 ' + dead.size + ' dead unit' + (dead.size > 1 ? 's' : '') : '');
-    const losses = H.train_loss.concat(H.val_loss).filter(isFinite);
+    const losses = H.train_loss.concat(H.val_loss).filter(Number.isFinite);
     const hi = Math.max(0.1, ...losses);
     curve(lossCanvas, H.epoch, [
       { data: H.train_loss, colour: '#333', label: 'train' },
@@ -439,7 +458,7 @@ function build({ model, el }) {
   step.addEventListener('click', () => model.send({ event: 'step' }));
   reset.addEventListener('click', () => model.send({ event: 'reset' }));
   regen.addEventListener('click', () => model.send({ event: 'regenerate' }));
-  const names = ['dataset', 'noise', 'n_points', 'val_fraction', 'hidden', 'activation', 'lr',
+  const names = ['problem', 'dataset', 'noise', 'n_points', 'val_fraction', 'hidden', 'activation', 'lr',
     'batch_size', 'l1', 'l2', 'optimizer', 'speed', 'seed', 'resolution', 'show_test', 'discretize'];
   const relayout = () => layoutNet();
   const beat = heartbeat(model, root, (isLost) => { lost = isLost; onRunning(); });
@@ -450,6 +469,7 @@ function build({ model, el }) {
   model.on('change:features', relayout);
   model.on('change:hidden', relayout);
   model.on('change:show_test', drawBig);
+  model.on('change:problem', drawLegend);
   names.forEach((n) => model.on('change:' + n, onSettings));
   drawLegend();
   layoutNet();
@@ -464,6 +484,7 @@ function build({ model, el }) {
     model.off('change:features', relayout);
     model.off('change:hidden', relayout);
     model.off('change:show_test', drawBig);
+    model.off('change:problem', drawLegend);
     names.forEach((n) => model.off('change:' + n, onSettings));
   };
 }

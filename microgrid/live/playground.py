@@ -12,8 +12,10 @@ see _base), when another Playground is made or starts playing, on ``close()``, a
 kernel interrupt (see _lifecycle). ``pg.settings`` is a small dict a teacher can paste:
 ``Playground(**settings)`` makes the same playground.
 
-Every data set has two classes; the model has one output, a logit, trained with binary
-cross-entropy plus ``l1`` times the sum of |parameters| and ``l2`` times the sum of squares.
+A classification set has two classes; the model has one output, a logit, trained with
+binary cross-entropy. A regression set ('plane', 'gaussians') has a target in [-1, 1]; the
+output is trained with the mean squared error. Both add ``l1`` times the sum of
+|parameters| and ``l2`` times the sum of squares.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from microgrid import engine, losses
 from microgrid.live import _pg_frames as frames
 from microgrid.live._base import LiveWidget, script
 from microgrid.live._lifecycle import pause_others, register
-from microgrid.live._pg_data import DATASETS, FEATURES, OPTIMIZERS, SPEEDS, check, featurize, make
+from microgrid.live._pg_data import (
+    DATASETS,
+    FEATURES,
+    OPTIMIZERS,
+    SPEEDS,
+    check,
+    featurize,
+    make,
+    problem_of,
+)
 from microgrid.live._pg_thread import BackgroundTraining
 from microgrid.nn import MLP
 from microgrid.optim import SGD, Adam, Optimizer
@@ -80,6 +91,7 @@ class Playground(BackgroundTraining, LiveWidget):
     show_test = traitlets.Bool(True).tag(sync=True)
     discretize = traitlets.Bool(False).tag(sync=True)
 
+    problem = traitlets.Unicode('classification').tag(sync=True)  # follows the data set
     running = traitlets.Bool(False).tag(sync=True)
     notice = traitlets.Unicode('').tag(sync=True)
     steps = traitlets.Int(0).tag(sync=True)
@@ -220,9 +232,10 @@ class Playground(BackgroundTraining, LiveWidget):
             span = max(max(abs(a), abs(b)) for a, b in X) * 1.15
             self._box = [-span, span, -span, span]
             with self._sync_lock, self.hold_sync():
+                self.problem = problem_of(self.dataset)
                 self.box = self._box
                 self.points = [
-                    [round(a, 4), round(b, 4), int(c), int(val)]
+                    [round(a, 4), round(b, 4), round(c, 3), int(val)]
                     for val, part in ((0, zip(self.X_train, self.y_train)),
                                       (1, zip(self.X_val, self.y_val)))
                     for (a, b), c in part
@@ -245,7 +258,11 @@ class Playground(BackgroundTraining, LiveWidget):
             idx, self._order = self._order[:size], self._order[size:]
             model, X, y = self.model, self._inputs, self.y_train
             outputs = [model(X[i]) for i in idx]
-            loss = losses.binary_cross_entropy(outputs, [y[i] for i in idx])
+            targets = [y[i] for i in idx]
+            if self.problem == 'regression':
+                loss = losses.mse(outputs, targets)
+            else:
+                loss = losses.binary_cross_entropy(outputs, targets)
             if self.l1:
                 loss = loss + self.l1 * engine.sum([abs(p) for p in self._opt.params])
             if self.l2:
@@ -297,15 +314,17 @@ class Playground(BackgroundTraining, LiveWidget):
             val_in = frames.inputs(self.features, self.X_val)
             y_train, y_val, box = self.y_train, self.y_val, self._box
         act = self.activation
+        regression = problem_of(self.dataset) == 'regression'
         boundary, neurons = frames.maps(
             layers, act, self.features, box, self.resolution,
-            min(self.resolution, self.neuron_resolution), self.discretize,
+            min(self.resolution, self.neuron_resolution), self.discretize, regression,
         )  # fmt: skip
         train_outs = frames.forward(layers, act, train_in)
-        train = frames.scores(train_outs, y_train)
-        val = frames.scores(frames.forward(layers, act, val_in), y_val)
+        train = frames.scores(train_outs, y_train, regression)
+        val = frames.scores(frames.forward(layers, act, val_in), y_val, regression)
         dead = frames.dead(train_outs, act)
         row = [steps, samples / n_train, train[0], val[0], train[1], val[1]]
+        row = [x if x == x else None for x in row]  # no accuracy for a regression: JSON null
         edge_weights = [[round(float(w), 3) for w in W.ravel()] for W, _ in layers]
         if not self._lock_to_send(background):
             return  # paused meanwhile: drop this frame

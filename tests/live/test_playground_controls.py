@@ -120,3 +120,20 @@ def test_the_class_colours_are_the_static_plots():
     # microgrid.plot scatters class 0 then class 1 in matplotlib's first two colours
     assert rgb[:3] == pytest.approx(to_rgb('tab:blue'), abs=1 / 255)
     assert rgb[3:] == pytest.approx(to_rgb('tab:orange'), abs=1 / 255)
+
+
+def test_a_regression_problem_fits_its_targets_with_the_mean_squared_error():
+    p = Playground('plane', hidden=[4], n_points=60, batch_size=1000, lr=0.03)
+    assert p.problem == 'regression'
+    assert all(-1 <= t <= 1 for t in p.y_train)
+    a, b = p.X_train[0]
+    assert p.y_train[0] == pytest.approx((a + b) / 3, abs=0.2)  # the plane, plus noise
+    z = [p.model(x).data for x in p._inputs]
+    mse = sum((u - t) ** 2 for u, t in zip(z, p.y_train)) / len(z)
+    assert p.loss == pytest.approx(mse, rel=1e-9)  # the frame's loss is the MSE
+    assert p._train_step() == pytest.approx(mse, rel=1e-9)
+    p.step(200)
+    assert p.loss < 0.1 * mse and p.curves()['train_acc'][-1] is None  # no accuracy
+    p.dataset = 'moons'
+    assert p.problem == 'classification' and set(p.y_train) == {0, 1}
+    p.close()
