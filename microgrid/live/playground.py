@@ -227,8 +227,8 @@ class Playground(BackgroundTraining, LiveWidget):
             self._samples = 0
             self._steps = 0
             self._generation += 1
-            self._history: dict[str, list[float]] = {k: [] for k in KEYS}
-            self._recent: list[list[float]] = []
+            self._history: dict[str, list[float | None]] = {k: [] for k in KEYS}
+            self._recent: list[list[float | None]] = []
             span = max(max(abs(a), abs(b)) for a, b in X) * 1.15
             self._box = [-span, span, -span, span]
             with self._sync_lock, self.hold_sync():
@@ -323,8 +323,8 @@ class Playground(BackgroundTraining, LiveWidget):
         train = frames.scores(train_outs, y_train, regression)
         val = frames.scores(frames.forward(layers, act, val_in), y_val, regression)
         dead = frames.dead(train_outs, act)
-        row = [steps, samples / n_train, train[0], val[0], train[1], val[1]]
-        row = [x if x == x else None for x in row]  # no accuracy for a regression: JSON null
+        numbers = [steps, samples / n_train, train[0], val[0], train[1], val[1]]
+        row = [x if x == x else None for x in numbers]  # no accuracy for a regression: JSON null
         edge_weights = [[round(float(w), 3) for w in W.ravel()] for W, _ in layers]
         if not self._lock_to_send(background):
             return  # paused meanwhile: drop this frame
@@ -345,7 +345,7 @@ class Playground(BackgroundTraining, LiveWidget):
                 self.boundary = boundary
                 self.neurons = neurons
                 self.steps = steps
-                self.epoch = row[1]
+                self.epoch = numbers[1]
                 if resend:  # now and then the whole (thinned) history; else the new points
                     self.history = {k: list(v) for k, v in h.items()}
                     self._recent = []
@@ -357,19 +357,20 @@ class Playground(BackgroundTraining, LiveWidget):
         finally:
             self._sync_lock.release()
 
-    def curves(self) -> dict[str, list[float]]:
-        """The loss and accuracy curves so far, {key: values}, one value per frame kept."""
+    def curves(self) -> dict[str, list[float | None]]:
+        """The loss and accuracy curves so far, {key: values}, one value per frame kept
+        (accuracy is None for a regression)."""
         return {k: list(v) for k, v in self._history.items()}
 
     @property
     def loss(self) -> float:
         """The training loss (without L1/L2) at the last frame."""
-        return self._history['train_loss'][-1]
+        return float(self._history['train_loss'][-1])  # type: ignore[arg-type]
 
     @property
     def val_loss(self) -> float:
         """The test loss at the last frame."""
-        return self._history['val_loss'][-1]
+        return float(self._history['val_loss'][-1])  # type: ignore[arg-type]
 
     # ipywidgets sends a message per trait change; the training thread sends too
     def send_state(self, key: Any = None) -> None:  # noqa: D102
