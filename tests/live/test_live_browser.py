@@ -167,12 +167,6 @@ def lab(tmp_path_factory):
     yield from serve(tmp_path_factory, 'lab')
 
 
-@pytest.fixture(scope='module')
-def notebook7(tmp_path_factory):
-    pytest.importorskip('notebook', reason='Notebook 7 is in the dev extra')
-    yield from serve(tmp_path_factory, 'notebook')
-
-
 # the first Stepper and Explorer are the classic neuron; the second ones the 402-node network
 STEPPER, EXPLORER = ':nth-match(.mg-stepper, 1)', ':nth-match(.mg-explorer, 1)'
 BIG, BIG_EXPLORER = ':nth-match(.mg-stepper, 2)', ':nth-match(.mg-explorer, 2)'
@@ -265,13 +259,6 @@ def test_keys_stay_inside_the_focused_widget_in_lab(lab):
     page, errors, _, _ = lab
     keys_stay_in_the_widgets(page)
     assert errors == []
-
-
-def test_keys_stay_inside_the_focused_widget_in_notebook_7(notebook7):
-    page, errors, _, _ = notebook7
-    keys_stay_in_the_widgets(page)
-    # Notebook 7.6.5 with JupyterLab 4.6.6 logs one error of its own at start-up
-    assert [e for e in errors if "reading 'schema'" not in e] == []
 
 
 def explorer_grads(page) -> dict[str, float]:
