@@ -100,7 +100,14 @@ function zoomView(pic, bar) {
     pic.dataset.zoom = String(zoom);
     label.textContent = Math.round(zoom * 100) + '%';
   };
-  const set = (z) => { zoom = Math.max(0.1, Math.min(4, z)); size(); };
+  const set = (z) => { zoom = Math.max(0.02, Math.min(4, z)); size(); };
+  // the first zoom: the whole width if text stays >= 12 px there (75 %), else 100 %
+  const initial = () => {
+    if (!natural) size();
+    if (!natural || !pic.clientWidth) return;
+    const whole = (pic.clientWidth - 4) / natural[0];
+    set(whole >= 0.75 ? Math.min(1, whole) : 1);
+  };
   const fit = () => {
     if (!natural) size();
     if (natural) set(Math.min(1, (pic.clientWidth - 4) / natural[0], (pic.clientHeight - 4) / natural[1]));
@@ -129,14 +136,20 @@ function zoomView(pic, bar) {
   const end = () => { drag = null; };
   pic.addEventListener('pointerup', end);
   pic.addEventListener('pointerleave', end);
-  // scroll so that an element of the drawing is in view (the page itself does not move)
+  // scroll as little as needed so that an element of the drawing is in view; one larger
+  // than the view shows its start. The page itself does not move.
+  const shift = (start, end, lo, hi) => {
+    const m = 16;
+    if (end - start > hi - lo - 2 * m || start < lo + m) return start - lo - m;
+    return end > hi - m ? end - hi + m : 0;
+  };
   const reveal = (node) => {
     if (!node) return;
     const b = node.getBoundingClientRect(), c = pic.getBoundingClientRect();
-    if (b.left < c.left || b.right > c.right) pic.scrollLeft += (b.left + b.right) / 2 - (c.left + c.right) / 2;
-    if (b.top < c.top || b.bottom > c.bottom) pic.scrollTop += (b.top + b.bottom) / 2 - (c.top + c.bottom) / 2;
+    pic.scrollLeft += shift(b.left, b.right, c.left, c.right);
+    pic.scrollTop += shift(b.top, b.bottom, c.top, c.bottom);
   };
-  return { size: () => { natural = null; size(); }, set, fit, reveal, get zoom() { return zoom; } };
+  return { size: () => { natural = null; size(); }, set, fit, initial, reveal, get zoom() { return zoom; } };
 }
 
 // A widget whose build() throws shows the error as text, never a blank or half-built view.

@@ -24,12 +24,16 @@ function build({ model, el }) {
     const g = pic.querySelector('[id="' + model.get('prefix') + key + '"]');
     return g ? Array.from(g.getElementsByTagName('text')) : [];
   };
+  let shown = false;
   const drawSvg = () => {
     pic.innerHTML = model.get('svg');
     zoom.size();
     // a large graph opens on its output (the last node), not on an empty corner
     const last = pic.querySelector('[id="' + model.get('prefix') + 'v' + (model.get('view').data.length - 1) + '"]');
-    requestAnimationFrame(() => zoom.reveal(last));
+    requestAnimationFrame(() => {
+      if (!shown) { zoom.initial(); shown = true; }
+      zoom.reveal(last);
+    });
   };
   const rows = {};
   model.get('leaves').forEach((name) => {

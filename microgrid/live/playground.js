@@ -214,8 +214,8 @@ function build({ model, el }) {
   const big = h('canvas', 'mg-boundary');
   big.width = 330; big.height = 322;
   const legend = h('canvas', 'mg-colour-legend'); legend.width = 330; legend.height = 30;
-  const caption = h('div', 'mg-caption',
-    'dots: training points; rings: test points. Hover a neuron to see its output here.');
+  const CAPTION = 'dots: training points; rings: test points. Hover a neuron to see its output here.';
+  const caption = h('div', 'mg-caption', CAPTION);
   const lossCanvas = h('canvas', 'mg-loss'); lossCanvas.width = 330; lossCanvas.height = 110;
   const accCanvas = h('canvas', 'mg-acc'); accCanvas.width = 330; accCanvas.height = 110;
   right.append(big, legend, caption, lossCanvas, accCanvas);
@@ -330,8 +330,11 @@ function build({ model, el }) {
         const c = h('canvas', 'mg-neuron'); c.width = 36; c.height = 36;
         const index = neuronCanvases.length;
         c.title = 'layer ' + (li + 1) + ', neuron ' + (j + 1) + ': its output over the plane';
-        c.addEventListener('mouseenter', () => { hovered = index; drawBig(); });
-        c.addEventListener('mouseleave', () => { hovered = -1; drawBig(); });
+        c.addEventListener('mouseenter', () => {
+          hovered = index; drawBig();
+          caption.textContent = 'shown: layer ' + (li + 1) + ', neuron ' + (j + 1) + "'s output (blue < 0 < orange)";
+        });
+        c.addEventListener('mouseleave', () => { hovered = -1; drawBig(); caption.textContent = CAPTION; });
         col.appendChild(c); neuronCanvases.push(c); list.push(c);
       }
       columns.appendChild(col);

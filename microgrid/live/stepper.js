@@ -103,7 +103,7 @@ function build({ model, el }) {
       box[f[0]].setAttribute('fill', S.fills[f[2]]);
     }
     frames[k][3].forEach(heat);
-    if (frames[k][3].length) view.reveal(byId(frames[k][3][0]));
+    view.reveal(byId('v' + frames[k][0]));  // the node whose grad this step changes
     chain.textContent = frames[k][4];
     slider.value = String(k);
     count.textContent = 'step ' + (k + 1) + ' / ' + frames.length;
@@ -171,9 +171,9 @@ function build({ model, el }) {
   model.on('change:playing', onPlaying);
   model.on('change:error', onError);
   show(model.get('position'));
-  requestAnimationFrame(() => {  // once on the page: the current step in view
-    const hot = frames[model.get('position')][3];
-    if (hot.length) view.reveal(byId(hot[0]));
+  requestAnimationFrame(() => {  // once on the page: its zoom, and the current step in view
+    view.initial();
+    view.reveal(byId('v' + frames[model.get('position')][0]));
   });
   onError();
   if (model.get('playing')) startTimer();

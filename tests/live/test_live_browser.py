@@ -332,7 +332,7 @@ def test_the_402_node_network_is_legible_zoomable_and_follows_the_step(lab):
     for _ in range(3):
         page.keyboard.press('End')
     page.wait_for_function('document.querySelectorAll(".mg-stepper")[1].dataset.position == "641"')
-    hot = page.locator(f'{BIG} g.current >> nth=0').bounding_box()
+    hot = page.locator(f'{BIG} g.current[id*="-v"] >> nth=0').bounding_box()  # the node updated
     box = view.bounding_box()  # the page scrolled to the focused widget
     inside = box['x'] <= hot['x'] + hot['width'] / 2 <= box['x'] + box['width']
     assert inside and box['y'] <= hot['y'] + hot['height'] / 2 <= box['y'] + box['height']
