@@ -13,7 +13,13 @@ from typing import Any
 
 from microgrid.live._lifecycle import catch_interrupts, pause_others
 
-__all__ = ['BackgroundTraining']
+__all__ = ['NO_VIEW', 'BackgroundTraining']
+
+# views ping twice a second; none for VIEW_TIMEOUT means the tab was closed, or the kernel
+# was too busy running a cell to hear them
+NO_VIEW = (
+    'paused: no view answered for 5 s (its tab was closed, or a long cell kept the kernel busy)'
+)
 
 
 class BackgroundTraining:
@@ -29,7 +35,7 @@ class BackgroundTraining:
 
     def _views_changed(self: Any) -> None:
         if self.running and self.views == 0:
-            self.pause(reason='paused: no view of this Playground is open')
+            self.pause(reason='paused: its last view was closed')
 
     def _start(self: Any) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -64,7 +70,7 @@ class BackgroundTraining:
                 now = time.perf_counter()
                 if now >= next_frame:
                     if self.seen and self.views == 0:
-                        self._why_stopped = 'paused: no view of this Playground is open'
+                        self._why_stopped = NO_VIEW
                         break
                     self._publish(background=True)
                     # a steady beat, which never tries to catch up on missed frames
