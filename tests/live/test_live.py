@@ -387,3 +387,14 @@ def test_playground_refuses_bad_input():
 def test_name_of_still_names_unlabelled_nodes():
     v = Value(1.0) * 2
     assert name_of(v).startswith('v')
+
+
+def test_every_widget_keeps_its_keys_pings_its_kernel_and_applies_on_enter():
+    # the behaviour itself is checked in a real browser (test_live_browser.py, Notebook 7 too)
+    folder = ROOT / 'microgrid' / 'live'
+    for name in ('stepper.js', 'explorer.js', 'playground.js'):
+        text = (folder / name).read_text()
+        assert 'keepKeys(root)' in text and 'heartbeat(model, root' in text, name
+        assert 'beat.stop()' in text, name  # a view that goes away says goodbye
+    for name, boxes in (('explorer.js', 1), ('playground.js', 2)):
+        assert (folder / name).read_text().count('applyOnEnter(') == boxes, name
