@@ -15,7 +15,8 @@
    tanh(x1*w1 + x2*w2 + b). Goal: under 100 ms.
 
 Outside Jupyter the widgets' messages go to ipywidgets' dummy comm, so the figures cover
-the kernel's work (the state is still serialised), not the browser's drawing.
+the kernel's work (the state is still serialised), not the browser's drawing: for that,
+benchmarks/live_browser.py (painted fps, bytes a second and gaps in Chromium).
 """
 
 from __future__ import annotations

@@ -3,35 +3,37 @@
 // Everything here is local: no network, no libraries. common.js is put before this
 // file when the widget is made (see _base.py): h(), showError(), safeWidget().
 
-function fmt(x) {
-  if (!isFinite(x)) return String(x);
-  if (x === 0 || Math.abs(x) >= 1e-4) {
-    const r = String(Math.round(x * 1e4) / 1e4);
-    if (r.length <= 10) return r;
-  }
-  return x.toPrecision(4);
-}
-
-function signed(x) { return (x >= 0 ? '+' : '') + fmt(x); }
+// Numbers arrive written by the kernel (microgrid.labels.fmt), so every place agrees.
 
 function build({ model, el }) {
   const root = h('div', 'mg-live mg-explorer');
   const error = h('div', 'mg-error');
-  const pic = h('div', 'mg-svg');
+  const pic = h('div', 'mg-svg mg-view');
+  const viewBar = h('div', 'mg-controls mg-viewbar');
   const table = h('div', 'mg-leaves');
   const nudge = h('div', 'mg-nudge');
   const nudgeRow = h('div', 'mg-nudge-row');
   nudgeRow.appendChild(nudge);
   const pin = button(nudgeRow, 'pin', 'nudge from here', 'measure nudges from the current point');
-  root.append(error, pic, table, nudgeRow);
+  root.append(error, table, nudgeRow, viewBar, pic);
   el.appendChild(root);
+  keepKeys(root);
+  const zoom = zoomView(pic, viewBar);
 
   const texts = (key) => {
     const g = pic.querySelector('[id="' + model.get('prefix') + key + '"]');
     return g ? Array.from(g.getElementsByTagName('text')) : [];
   };
+  let shown = false;
   const drawSvg = () => {
     pic.innerHTML = model.get('svg');
+    zoom.size();
+    // a large graph opens on its output (the last node), not on an empty corner
+    const last = pic.querySelector('[id="' + model.get('prefix') + 'v' + (model.get('view').data.length - 1) + '"]');
+    requestAnimationFrame(() => {
+      if (!shown) { zoom.initial(); shown = true; }
+      zoom.reveal(last);
+    });
   };
   const rows = {};
   model.get('leaves').forEach((name) => {
@@ -53,13 +55,15 @@ function build({ model, el }) {
       model.save_changes();
     };
     slider.addEventListener('input', () => { box.value = slider.value; send(parseFloat(slider.value)); });
-    box.addEventListener('change', () => {
+    const apply = () => {
       const x = parseFloat(box.value);
       if (!isFinite(x)) { showError(root, new Error(name + ': not a number: ' + box.value)); return; }
       if (x < parseFloat(slider.min)) slider.min = String(x);
       if (x > parseFloat(slider.max)) slider.max = String(x);
       send(x);
-    });
+    };
+    box.addEventListener('change', apply);
+    applyOnEnter(box, apply);
     rows[name] = { slider, box, grad };
   });
   pin.addEventListener('click', () => model.send({ event: 'pin' }));
@@ -81,26 +85,26 @@ function build({ model, el }) {
       const r = rows[name], x = V.values[name];
       if (document.activeElement !== r.box) r.box.value = String(x);
       if (document.activeElement !== r.slider) r.slider.value = String(x);
-      r.grad.textContent = 'd out/d ' + name + ' = ' + fmt(V.grads[name]);
+      r.grad.textContent = 'd' + V.out + '/d' + name + ' = ' + V.text.grads[name];
     }
     nudge.textContent = '';
-    const out = h('div', 'mg-big', 'out = ' + fmt(V.output));
-    nudge.appendChild(out);
-    if (V.nudges) {
-      const moved = Object.keys(V.nudges).filter((k) => V.nudges[k] !== 0);
+    nudge.appendChild(h('div', 'mg-big', V.out + ' = ' + V.text.output));
+    const C = V.compare;
+    if (C) {
       const line = h('div', 'mg-big mg-compare');
-      if (moved.length === 0) {
-        line.textContent = 'move a slider: the change of out will appear beside grad \u00D7 nudge';
+      line.dataset.verdict = C.verdict;
+      if (C.verdict === 'none') {
+        line.textContent = 'move a slider: the change of ' + V.out + ' will appear beside grad \u00D7 nudge';
       } else {
-        const terms = moved.map((k) => 'd out/d ' + k + ' \u00D7 ' + signed(V.nudges[k])).join(' + ');
-        line.innerHTML = '';
+        const sign = (t) => (t[0] === '-' ? t : '+' + t);
         line.append(
-          h('span', 'mg-actual', 'change of out: ' + signed(V.delta)),
-          h('span', 'mg-sep', '   \u2248   '),
-          h('span', 'mg-predicted', terms + ' = ' + signed(V.predicted)),
+          h('span', 'mg-actual', 'change of ' + V.out + ': ' + sign(C.delta)),
+          h('span', 'mg-sep', C.verdict === 'close' ? '   \u2248   ' : '   \u2260   '),
+          h('span', 'mg-predicted', 'grad \u00D7 nudge: ' + C.terms + ' = ' + sign(C.predicted)),
         );
       }
       nudge.appendChild(line);
+      if (C.why) nudge.appendChild(h('div', 'mg-why', C.why));
     }
     root.dataset.updates = String((parseInt(root.dataset.updates || '0', 10)) + 1);
   };
@@ -115,8 +119,13 @@ function build({ model, el }) {
   drawSvg();
   onView();
   onError();
+  const inputs = () => Array.from(root.querySelectorAll('input, button'));
+  const beat = heartbeat(model, root, (lost) => { inputs().forEach((i) => { i.disabled = lost; }); });
+  model.on('change:view', beat.alive);
   root.dataset.ready = '1';
   return () => {
+    beat.stop();
+    model.off('change:view', beat.alive);
     model.off('change:svg', onSvg);
     model.off('change:view', onView);
     model.off('change:error', onError);

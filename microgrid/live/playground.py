@@ -1,122 +1,74 @@
 """``Playground(...)``: train a small MLP on a 2-D data set and watch it learn, live.
 
 The engine trains in a background thread, one batch per update, so the kernel stays
-free: other cells run, ``pause()`` answers within a step, and ``p.model`` is the live
+free: other cells run, ``pause()`` answers within a step, and ``pg.model`` is the live
 microgrid MLP. A few times a second (``fps``) a frame is published: the decision
-boundary and every hidden neuron's output over the input plane, evaluated on a grid
-with numpy from the current weights (no engine graph is built for pictures), and the
-loss and accuracy on the whole training and validation sets.
+boundary and every hidden neuron's output over the input plane, and the loss and
+accuracy on the whole training and test sets (see _pg_frames; no engine graph is built
+for pictures). Only the new points of the curves are sent with a frame.
 
-Every data set has two classes; the model has one output, a logit, trained with binary
-cross-entropy (plus ``l2`` times the sum of squared parameters).
+It never trains unseen: it pauses when its last view closes (the views ping the kernel,
+see _base), when another Playground is made or starts playing, on ``close()``, and on a
+kernel interrupt (see _lifecycle). ``pg.settings`` is a small dict a teacher can paste:
+``Playground(**settings)`` makes the same playground.
+
+A classification set has two classes; the model has one output, a logit, trained with
+binary cross-entropy. A regression set ('plane', 'gaussians') has a target in [-1, 1]; the
+output is trained with the mean squared error. Both add ``l1`` times the sum of
+|parameters| and ``l2`` times the sum of squares.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import threading
-import time
 from collections.abc import Sequence
-from numbers import Real
 from typing import Any
 
 import traitlets
 
-from microgrid import data as datasets
-from microgrid import losses
+from microgrid import engine, losses
+from microgrid.live import _pg_frames as frames
 from microgrid.live._base import LiveWidget, script
-from microgrid.nn import ACTIVATIONS, MLP
+from microgrid.live._lifecycle import pause_others, register
+from microgrid.live._pg_data import (
+    DATASETS,
+    FEATURES,
+    OPTIMIZERS,
+    SPEEDS,
+    check,
+    featurize,
+    make,
+    problem_of,
+)
+from microgrid.live._pg_thread import BackgroundTraining
+from microgrid.nn import MLP
 from microgrid.optim import SGD, Adam, Optimizer
 
-__all__ = ['DATASETS', 'OPTIMIZERS', 'Playground']
+__all__ = ['DATASETS', 'FEATURES', 'OPTIMIZERS', 'SETTINGS', 'SPEEDS', 'Playground']
 
-DATASETS = ('moons', 'circles', 'xor', 'spiral', 'blobs')
-OPTIMIZERS = ('sgd', 'momentum', 'adam')
 MOMENTUM = 0.9
 _HISTORY = 400  # points kept per curve; older ones are thinned out
+_BATCH = 25  # new curve points sent with each frame before the whole history is re-sent
+KEYS = ('step', 'epoch', 'train_loss', 'val_loss', 'train_acc', 'val_acc')
+SETTINGS = ('dataset', 'noise', 'n_points', 'val_fraction', 'features', 'hidden', 'activation',
+            'lr', 'batch_size', 'l1', 'l2', 'optimizer', 'seed', 'speed', 'resolution',
+            'show_test', 'discretize')  # fmt: skip
+_START_OVER = ('dataset', 'noise', 'n_points', 'val_fraction', 'features', 'hidden',
+               'activation', 'seed')  # fmt: skip
+_REDRAW = ('resolution', 'discretize')
 
 
-def _make(name: str, n: int, noise: float, seed: int) -> tuple[list, list]:
-    """n points of a two-class set, centred near the origin, within about [-1.5, 1.5]^2."""
-    if name == 'moons':
-        X, y = datasets.make_moons(n, noise=noise, seed=seed)
-        X = [[a - 0.5, b - 0.25] for a, b in X]
-    elif name == 'circles':
-        X, y = datasets.make_circles(n, noise=noise, factor=0.5, seed=seed)
-    elif name == 'xor':
-        X, y = datasets.make_xor(n, noise=noise, seed=seed)
-        X = [[2 * a - 1, 2 * b - 1] for a, b in X]
-    elif name == 'spiral':
-        X, y = datasets.make_spiral(2, (n + 1) // 2, noise=noise, seed=seed)
-        X, y = X[:n], y[:n]
-    else:
-        X, y = datasets.make_blobs(
-            n, centers=[[-0.7, -0.7], [0.7, 0.7]], cluster_std=0.25 + noise, seed=seed
-        )
-    return X, y
-
-
-def _real(x: Any, what: str, low: float, high: float = math.inf, low_ok: bool = True) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real):
-        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {x!r:.40}")
-    f = float(x)
-    if not (math.isfinite(f) and (f >= low if low_ok else f > low) and f <= high):
-        bound = f"{'>=' if low_ok else '>'} {low}" + (f" and <= {high}" if high < math.inf else '')
-        raise ValueError(f"{what} must be {bound}, got {x!r}")
-    return f
-
-
-def _int(x: Any, what: str, low: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise TypeError(f"{what} must be an int, got {type(x).__name__}: {x!r:.40}")
-    if x < low:
-        raise ValueError(f"{what} must be >= {low}, got {x}")
-    return x
-
-
-def _choice(x: Any, choices: tuple, what: str) -> str:
-    if not isinstance(x, str) or x not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(map(repr, choices))}; got {x!r:.40}")
-    return x
-
-
-def _hidden(x: Any) -> list[int]:
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"hidden must be a list of layer widths such as [8, 8], got {x!r:.40}")
-    out = []
-    for i, w in enumerate(x):
-        if isinstance(w, bool) or not isinstance(w, int):
-            raise TypeError(f"hidden[{i}] must be an int width, got {w!r:.40}")
-        if w < 1:
-            raise ValueError(f"hidden[{i}] is a layer of width {w}; every width must be >= 1")
-        out.append(w)
-    return out
-
-
-# numpy versions of the activations, for the pictures and the whole-set losses
-def _np_act(name: str, z: Any) -> Any:
-    import numpy as np
-
-    if name == 'relu':
-        return np.maximum(z, 0.0)
-    if name == 'tanh':
-        return np.tanh(z)
-    if name == 'sigmoid':
-        return 0.5 * (1.0 + np.tanh(0.5 * z))
-    if name == 'leaky_relu':
-        return np.where(z > 0, z, 0.01 * z)
-    return z
-
-
-class Playground(LiveWidget):
+class Playground(BackgroundTraining, LiveWidget):
     """TensorFlow Playground's lessons on microgrid's engine: play, pause, step, reset.
 
     ``dataset``: 'moons', 'circles', 'xor', 'spiral' or 'blobs'; ``noise``; ``n_points``
-    (a quarter of them, ``val_fraction``, kept for validation); ``hidden`` layer widths;
-    ``activation``; ``lr``; ``batch_size``; ``l2``; ``optimizer``: 'sgd', 'momentum'
-    (0.9) or 'adam'. Changing the data or the network (dataset, noise, n_points, seed,
-    hidden, activation) starts over; lr, batch_size, l2 and optimizer change live.
+    (``val_fraction`` of them kept as test data); ``features`` from FEATURES (x1, x2,
+    x1^2, x2^2, x1*x2, sin x1, sin x2); ``hidden`` layer widths; ``activation``; ``lr``;
+    ``batch_size``; ``l1`` and ``l2``; ``optimizer``: 'sgd', 'momentum' (0.9) or 'adam';
+    ``speed``: updates a second (0: as fast as it can); ``resolution`` of the pictures;
+    ``show_test``, ``discretize``. Changing the data or the network starts over; the rest
+    change live. ``settings`` gives them all as a dict: ``Playground(**pg.settings)``.
     """
 
     _esm = script('playground.js')
@@ -124,24 +76,36 @@ class Playground(LiveWidget):
     dataset = traitlets.Unicode('moons').tag(sync=True)
     noise = traitlets.Float(0.1).tag(sync=True)
     n_points = traitlets.Int(200).tag(sync=True)
+    val_fraction = traitlets.Float(0.25).tag(sync=True)
+    features = traitlets.List(traitlets.Unicode(), ['x1', 'x2']).tag(sync=True)
     hidden = traitlets.List(traitlets.Int(), [8, 8]).tag(sync=True)
     activation = traitlets.Unicode('tanh').tag(sync=True)
     lr = traitlets.Float(0.03).tag(sync=True)
     batch_size = traitlets.Int(10).tag(sync=True)
+    l1 = traitlets.Float(0.0).tag(sync=True)
     l2 = traitlets.Float(0.0).tag(sync=True)
     optimizer = traitlets.Unicode('adam').tag(sync=True)
     seed = traitlets.Int(0).tag(sync=True)
+    speed = traitlets.Int(0).tag(sync=True)
+    resolution = traitlets.Int(64).tag(sync=True)
+    show_test = traitlets.Bool(True).tag(sync=True)
+    discretize = traitlets.Bool(False).tag(sync=True)
 
+    problem = traitlets.Unicode('classification').tag(sync=True)  # follows the data set
     running = traitlets.Bool(False).tag(sync=True)
+    notice = traitlets.Unicode('').tag(sync=True)
     steps = traitlets.Int(0).tag(sync=True)
     epoch = traitlets.Float(0.0).tag(sync=True)
     frame = traitlets.Int(0).tag(sync=True)
     history = traitlets.Dict().tag(sync=True)
-    resolution = traitlets.Int(40).tag(sync=True)
+    recent: traitlets.List[list] = traitlets.List().tag(sync=True)
     box: traitlets.List[float] = traitlets.List().tag(sync=True)
     points: traitlets.List[list] = traitlets.List().tag(sync=True)
     boundary = traitlets.Bytes(b'').tag(sync=True)
     neurons = traitlets.Bytes(b'').tag(sync=True)
+    neuron_resolution = traitlets.Int(24).tag(sync=True)
+    dead: traitlets.List[int] = traitlets.List().tag(sync=True)
+    weights: traitlets.List[list] = traitlets.List().tag(sync=True)
 
     def __init__(
         self,
@@ -149,68 +113,66 @@ class Playground(LiveWidget):
         *,
         noise: float = 0.1,
         n_points: int = 200,
+        val_fraction: float = 0.25,
+        features: Sequence[str] = ('x1', 'x2'),
         hidden: Sequence[int] = (8, 8),
         activation: str = 'tanh',
         lr: float = 0.03,
         batch_size: int = 10,
+        l1: float = 0.0,
         l2: float = 0.0,
         optimizer: str = 'adam',
         seed: int = 0,
-        val_fraction: float = 0.25,
-        resolution: int = 40,
+        speed: int = 0,
+        resolution: int = 64,
+        show_test: bool = True,
+        discretize: bool = False,
         fps: float = 10.0,
     ) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        given = dict(locals())
+        settings = {name: check(name, given[name]) for name in SETTINGS}
+        self.fps = frames_per_second(fps)
         self._opt: Optimizer
         self._generation = 0
-        settings = {
-            'dataset': _choice(dataset, DATASETS, 'dataset'),
-            'noise': _real(noise, 'noise', 0.0, 1.0),
-            'n_points': _int(n_points, 'n_points', 8),
-            'hidden': _hidden(hidden),
-            'activation': _choice(activation, ACTIVATIONS, 'activation'),
-            'lr': _real(lr, 'lr', 0.0, 10.0, low_ok=False),
-            'batch_size': _int(batch_size, 'batch_size', 1),
-            'l2': _real(l2, 'l2', 0.0, 10.0),
-            'optimizer': _choice(optimizer, OPTIMIZERS, 'optimizer'),
-            'seed': _int(seed, 'seed', 0),
-        }
-        self.val_fraction = _real(val_fraction, 'val_fraction', 0.0, 0.9, low_ok=False)
-        self.fps = _real(fps, 'fps', 0.0, 1000.0, low_ok=False)
+        self._why_stopped = ''
         self._model_lock = threading.RLock()  # training steps and rebuilds
         self._sync_lock = threading.RLock()  # messages to the browser
         self._building = True
-        super().__init__(resolution=_int(resolution, 'resolution', 4), **settings)
+        pause_others(self, 'paused: a new Playground was made (one trains at a time)')
+        super().__init__(**settings)
+        register(self)
         self._building = False
         self.reset()
         self.on_msg(self._message)
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Every setting as a small dict to share: ``Playground(**pg.settings)``."""
+        out = {}
+        for name in SETTINGS:
+            x = getattr(self, name)
+            out[name] = list(x) if isinstance(x, list) else x
+        return out
+
     # -- validation of changes (from Python or from the browser) ------------------------
-    @traitlets.validate('dataset', 'noise', 'n_points', 'hidden', 'activation', 'lr',
-                        'batch_size', 'l2', 'optimizer', 'seed')  # fmt: skip
+    @traitlets.validate(*SETTINGS)
     def _valid(self, proposal: Any) -> Any:
-        name, x = proposal['trait'].name, proposal['value']
         try:
-            return {
-                'dataset': lambda: _choice(x, DATASETS, 'dataset'),
-                'noise': lambda: _real(x, 'noise', 0.0, 1.0),
-                'n_points': lambda: _int(x, 'n_points', 8),
-                'hidden': lambda: _hidden(x),
-                'activation': lambda: _choice(x, ACTIVATIONS, 'activation'),
-                'lr': lambda: _real(x, 'lr', 0.0, 10.0, low_ok=False),
-                'batch_size': lambda: _int(x, 'batch_size', 1),
-                'l2': lambda: _real(x, 'l2', 0.0, 10.0),
-                'optimizer': lambda: _choice(x, OPTIMIZERS, 'optimizer'),
-                'seed': lambda: _int(x, 'seed', 0),
-            }[name]()
+            return check(proposal['trait'].name, proposal['value'])
         except (TypeError, ValueError) as e:
             raise traitlets.TraitError(str(e)) from None
 
-    @traitlets.observe('dataset', 'noise', 'n_points', 'hidden', 'activation', 'seed')
+    @traitlets.observe(*_START_OVER)
     def _start_over(self, change: Any) -> None:
         if not self._building:
             self.reset()
+
+    @traitlets.observe(*_REDRAW)
+    def _redraw(self, change: Any) -> None:
+        if not self._building and not self.running:
+            self._publish()
 
     @traitlets.observe('lr', 'optimizer')
     def _new_optimizer(self, change: Any) -> None:
@@ -238,6 +200,8 @@ class Playground(LiveWidget):
                 self.step()
         elif event == 'reset':
             self.reset()
+        elif event == 'regenerate':
+            self.seed += 1  # new data and new weights; starts over
 
     # -- the model and its data -------------------------------------------------------
     def _make_optimizer(self) -> Optimizer:
@@ -250,31 +214,36 @@ class Playground(LiveWidget):
         """Pause, make the data and a new model from the settings, and show frame 0."""
         self.pause()
         with self._model_lock:
-            X, y = _make(self.dataset, self.n_points, self.noise, self.seed)
+            X, y = make(self.dataset, self.n_points, self.noise, self.seed)
             n_val = max(1, min(len(X) - 1, round(self.val_fraction * len(X))))
             self.X_val, self.y_val = X[:n_val], y[:n_val]
             self.X_train, self.y_train = X[n_val:], y[n_val:]
-            self.model = MLP(2, [*self.hidden, 1], activation=self.activation, seed=self.seed)
+            self._inputs = [featurize(self.features, a, b) for a, b in self.X_train]
+            nin = len(self.features)
+            self.model = MLP(nin, [*self.hidden, 1], activation=self.activation, seed=self.seed)
             self._opt = self._make_optimizer()
             self._rng = random.Random(self.seed)
             self._order: list[int] = []
             self._samples = 0
             self._steps = 0
             self._generation += 1
-            self._history: dict[str, list[float]] = {
-                'step': [], 'epoch': [], 'train_loss': [], 'val_loss': [],
-                'train_acc': [], 'val_acc': [],
-            }  # fmt: skip
+            self._history: dict[str, list[float | None]] = {k: [] for k in KEYS}
+            self._recent: list[list[float | None]] = []
             span = max(max(abs(a), abs(b)) for a, b in X) * 1.15
             self._box = [-span, span, -span, span]
             with self._sync_lock, self.hold_sync():
+                self.problem = problem_of(self.dataset)
                 self.box = self._box
-                self.points = [[round(a, 4), round(b, 4), int(c), 0] for (a, b), c in
-                               zip(self.X_train, self.y_train)] + [
-                    [round(a, 4), round(b, 4), int(c), 1] for (a, b), c in
-                    zip(self.X_val, self.y_val)]  # fmt: skip
+                self.points = [
+                    [round(a, 4), round(b, 4), round(c, 3), int(val)]
+                    for val, part in ((0, zip(self.X_train, self.y_train)),
+                                      (1, zip(self.X_val, self.y_val)))
+                    for (a, b), c in part
+                ]  # fmt: skip
                 self.steps = 0
                 self.epoch = 0.0
+                self.history = {k: [] for k in KEYS}
+                self.recent = []
             self._publish()
 
     def _train_step(self) -> float:
@@ -287,9 +256,15 @@ class Playground(LiveWidget):
                 self._rng.shuffle(more)
                 self._order += more
             idx, self._order = self._order[:size], self._order[size:]
-            model, X, y = self.model, self.X_train, self.y_train
+            model, X, y = self.model, self._inputs, self.y_train
             outputs = [model(X[i]) for i in idx]
-            loss = losses.binary_cross_entropy(outputs, [y[i] for i in idx])
+            targets = [y[i] for i in idx]
+            if self.problem == 'regression':
+                loss = losses.mse(outputs, targets)
+            else:
+                loss = losses.binary_cross_entropy(outputs, targets)
+            if self.l1:
+                loss = loss + self.l1 * engine.sum([abs(p) for p in self._opt.params])
             if self.l2:
                 loss = loss + self.l2 * losses.l2(self._opt.params)
             self._opt.zero_grad()
@@ -301,69 +276,27 @@ class Playground(LiveWidget):
 
     def step(self, n: int = 1) -> None:
         """Train ``n`` updates here and now (not in the background), then show a frame."""
-        _int(n, 'n', 1)
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r:.40}")
         if self.running:
             raise RuntimeError("the playground is playing; pause() before step()")
         for _ in range(n):
             self._train_step()
         self._publish()
 
-    # -- playing in a background thread --------------------------------------------------
+    # -- playing in a background thread, and stopping it -----------------------------------
     def play(self) -> None:
         """Train in a background thread, publishing ``fps`` frames a second, until pause()."""
         self.running = True
 
-    def pause(self, timeout: float = 2.0) -> None:
+    def pause(self, timeout: float = 2.0, reason: str = '') -> None:
         """Stop training; returns once the background thread has stopped."""
+        self._why_stopped = reason
         self.running = False
         self._halt(timeout)
-
-    def _start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name='microgrid-playground', daemon=True)
-        self._thread.start()
-
-    def _halt(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-
-    def _loop(self) -> None:
-        try:
-            period = 1.0 / self.fps
-            next_frame = time.perf_counter() + period
-            while not self._stop.is_set():
-                self._train_step()
-                now = time.perf_counter()
-                if now >= next_frame:
-                    self._publish(background=True)
-                    # a steady beat, which never tries to catch up on missed frames
-                    next_frame = max(next_frame + period, now)
-            self._publish(background=True)
-        except Exception as e:  # shown in the widget; the thread must not die silently
-            if self._lock_to_send(background=True):
-                try:
-                    self.error = f'training stopped: {type(e).__name__}: {e}'
-                    self.running = False
-                finally:
-                    self._sync_lock.release()
-
-    def _lock_to_send(self, background: bool) -> bool:
-        """Take the lock on messages; the training thread gives up once asked to stop.
-
-        The main thread may hold it while it waits for the training thread to stop (a
-        change from the browser that starts over), so the thread must not wait forever.
-        """
-        if not background:
-            self._sync_lock.acquire()
-            return True
-        while not self._sync_lock.acquire(timeout=0.05):
-            if self._stop.is_set():
-                return False
-        return True
+        if reason or self.notice:
+            with self._sync_lock:
+                self.notice = reason
 
     def close(self) -> None:
         """Stop training and close the widget."""
@@ -371,94 +304,73 @@ class Playground(LiveWidget):
         super().close()
 
     # -- frames ------------------------------------------------------------------------
-    def _weights(self) -> list[tuple[Any, Any]]:
-        import numpy as np
-
-        with self._model_lock:
-            return [
-                (np.array([[w.data for w in n.w] for n in layer.neurons]),
-                 np.array([n.b.data for n in layer.neurons]))
-                for layer in self.model.layers
-            ]  # fmt: skip
-
-    def _forward(self, layers: list, X: Any) -> list[Any]:
-        """Every layer's outputs for the rows of X (numpy), the last being the logits."""
-        outs = []
-        a = X
-        for i, (W, b) in enumerate(layers):
-            z = a @ W.T + b
-            a = z if i == len(layers) - 1 else _np_act(self.activation, z)
-            outs.append(a)
-        return outs
-
-    def _scores(self, layers: list, X: list, y: list) -> tuple[float, float]:
-        import numpy as np
-
-        z = self._forward(layers, np.asarray(X, dtype=float))[-1][:, 0]
-        t = np.asarray(y, dtype=float)
-        loss = np.mean(np.maximum(z, 0) - t * z + np.log1p(np.exp(-np.abs(z))))
-        acc = np.mean((z > 0) == (t > 0.5))
-        return float(loss), float(acc)
-
     def _publish(self, background: bool = False) -> None:
         """Compute the pictures and the scores from the current weights and send them."""
-        import numpy as np
-
         with self._model_lock:
-            layers = self._weights()
+            layers = frames.weights(self.model)
             generation, steps, samples = self._generation, self._steps, self._samples
-            X_train, y_train, X_val, y_val = self.X_train, self.y_train, self.X_val, self.y_val
-            x0, x1, y0, y1 = self._box
-        res = self.resolution
-        xs = np.linspace(x0, x1, res)
-        ys = np.linspace(y1, y0, res)  # row 0 at the top
-        gx, gy = np.meshgrid(xs, ys)
-        grid = np.column_stack([gx.ravel(), gy.ravel()])
-        outs = self._forward(layers, grid)
-        prob = 0.5 * (1.0 + np.tanh(0.5 * outs[-1][:, 0]))
-        boundary = np.clip(np.round(prob * 255), 0, 255).astype(np.uint8).tobytes()
-        maps = []
-        for a in outs[:-1]:
-            scale = np.max(np.abs(a), axis=0)
-            scale[scale == 0] = 1.0
-            maps.append(np.clip(np.round(127.5 + 127.5 * a / scale), 0, 255).astype(np.uint8).T)
-        neurons = np.concatenate(maps).tobytes() if maps else b''
-        train = self._scores(layers, X_train, y_train)
-        val = self._scores(layers, X_val, y_val)
-        epoch = samples / len(X_train)
-        now = {'step': steps, 'epoch': epoch, 'train_loss': train[0], 'val_loss': val[0],
-               'train_acc': train[1], 'val_acc': val[1]}  # fmt: skip
+            n_train = len(self.X_train)
+            train_in = frames.inputs(self.features, self.X_train)
+            val_in = frames.inputs(self.features, self.X_val)
+            y_train, y_val, box = self.y_train, self.y_val, self._box
+        act = self.activation
+        regression = problem_of(self.dataset) == 'regression'
+        boundary, neurons = frames.maps(
+            layers, act, self.features, box, self.resolution,
+            min(self.resolution, self.neuron_resolution), self.discretize, regression,
+        )  # fmt: skip
+        train_outs = frames.forward(layers, act, train_in)
+        train = frames.scores(train_outs, y_train, regression)
+        val = frames.scores(frames.forward(layers, act, val_in), y_val, regression)
+        dead = frames.dead(train_outs, act)
+        numbers = [steps, samples / n_train, train[0], val[0], train[1], val[1]]
+        row = [x if x == x else None for x in numbers]  # no accuracy for a regression: JSON null
+        edge_weights = [[round(float(w), 3) for w in W.ravel()] for W, _ in layers]
         if not self._lock_to_send(background):
             return  # paused meanwhile: drop this frame
         try:
             if generation != self._generation:
                 return  # started over meanwhile: this frame shows the old model
             h = self._history
-            for key, x in now.items():
+            for key, x in zip(KEYS, row):
                 h[key].append(x)
+            self._recent.append(row)
+            resend = len(self._recent) >= _BATCH
             if len(h['step']) > _HISTORY:  # thin out the old half, keep the recent half
                 for key in h:
                     old, new = h[key][: _HISTORY // 2], h[key][_HISTORY // 2 :]
                     h[key] = old[::2] + new
+                resend = True
             with self.hold_sync():
                 self.boundary = boundary
                 self.neurons = neurons
                 self.steps = steps
-                self.epoch = epoch
-                self.history = {k: list(v) for k, v in h.items()}
+                self.epoch = numbers[1]
+                if resend:  # now and then the whole (thinned) history; else the new points
+                    self.history = {k: list(v) for k, v in h.items()}
+                    self._recent = []
+                self.recent = [list(r) for r in self._recent]
+                if dead != self.dead:
+                    self.dead = dead
+                self.weights = edge_weights
                 self.frame += 1
         finally:
             self._sync_lock.release()
 
+    def curves(self) -> dict[str, list[float | None]]:
+        """The loss and accuracy curves so far, {key: values}, one value per frame kept
+        (accuracy is None for a regression)."""
+        return {k: list(v) for k, v in self._history.items()}
+
     @property
     def loss(self) -> float:
-        """The training loss (without L2) at the last frame."""
-        return self.history['train_loss'][-1]
+        """The training loss (without L1/L2) at the last frame."""
+        return float(self._history['train_loss'][-1])  # type: ignore[arg-type]
 
     @property
     def val_loss(self) -> float:
-        """The validation loss at the last frame."""
-        return self.history['val_loss'][-1]
+        """The test loss at the last frame."""
+        return float(self._history['val_loss'][-1])  # type: ignore[arg-type]
 
     # ipywidgets sends a message per trait change; the training thread sends too
     def send_state(self, key: Any = None) -> None:  # noqa: D102
@@ -468,3 +380,10 @@ class Playground(LiveWidget):
     def set_state(self, sync_data: Any) -> None:  # noqa: D102
         with self._sync_lock:
             super().set_state(sync_data)
+
+
+def frames_per_second(fps: Any) -> float:
+    """fps checked: a number above 0 and at most 1000."""
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 1000:
+        raise ValueError(f"fps must be a number > 0 and <= 1000, got {fps!r:.40}")
+    return float(fps)

@@ -18,8 +18,9 @@ function build({ model, el }) {
   const root = h('div', 'mg-live mg-stepper');
   root.tabIndex = 0;
   const error = h('div', 'mg-error');
-  const pic = h('div', 'mg-svg');
+  const pic = h('div', 'mg-svg mg-view');
   pic.innerHTML = model.get('svg');
+  const viewBar = h('div', 'mg-controls mg-viewbar');
   const controls = h('div', 'mg-controls');
   const btn = (act, text, title) => button(controls, act, text, title);
   const reset = btn('reset', '\u21BA reset', 'back to the seed step (Home)');
@@ -41,8 +42,11 @@ function build({ model, el }) {
     h('span', 'mg-legend-item', "'" + S.unknown + "': not reached yet \u00B7 number on an edge: "
       + 'the local derivative d(child)/d(parent)'),
   );
-  root.append(error, pic, controls, chain, legend);
+  root.append(error, controls, chain, viewBar, pic, legend);
   el.appendChild(root);
+  keepKeys(root);
+  const view = zoomView(pic, viewBar);
+  view.size();
 
   const frames = model.get('frames');
   slider.max = String(frames.length - 1);
@@ -99,6 +103,7 @@ function build({ model, el }) {
       box[f[0]].setAttribute('fill', S.fills[f[2]]);
     }
     frames[k][3].forEach(heat);
+    view.reveal(byId('v' + frames[k][0]));  // the node whose grad this step changes
     chain.textContent = frames[k][4];
     slider.value = String(k);
     count.textContent = 'step ' + (k + 1) + ' / ' + frames.length;
@@ -166,10 +171,17 @@ function build({ model, el }) {
   model.on('change:playing', onPlaying);
   model.on('change:error', onError);
   show(model.get('position'));
+  requestAnimationFrame(() => {  // once on the page: its zoom, and the current step in view
+    view.initial();
+    view.reveal(byId('v' + frames[model.get('position')][0]));
+  });
   onError();
   if (model.get('playing')) startTimer();
+  // every step is already here: the buttons keep working while the banner says the kernel is gone
+  const beat = heartbeat(model, root, () => {});
   root.dataset.ready = '1';
   return () => {
+    beat.stop();
     stopTimer();
     model.off('change:position', onPosition);
     model.off('change:playing', onPlaying);

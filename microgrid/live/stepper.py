@@ -15,7 +15,7 @@ import traitlets
 
 from microgrid.draw import HIGHLIGHT, LEAF_FILL, _names_of
 from microgrid.engine import Value
-from microgrid.live._base import LiveWidget, prefix, script
+from microgrid.live._base import LiveWidget, check_size, prefix, script
 from microgrid.names import name_of
 from microgrid.player import DONE_FILL, PARTIAL_FILL, UNKNOWN, _check_common, _Scene
 
@@ -25,7 +25,9 @@ __all__ = ['Stepper']
 class Stepper(LiveWidget):
     """Step through ``root.backward_steps()`` on one fixed drawing of the graph.
 
-    ``names=locals()`` labels nodes with your variable names. ``position`` (a trait) is
+    ``names=locals()`` labels nodes with your variable names; ``names=model`` names a
+    Module's parameters (``L0.n3.w1``), as on ``draw``. The view has a fixed height, with
+    zoom and pan; the current step is scrolled into view. ``position`` (a trait) is
     the step shown, from 0 (the seed) to ``len(s) - 1``; ``caption`` is its chain-rule
     line. The grads of the graph are left as they were.
     """
@@ -53,7 +55,10 @@ class Stepper(LiveWidget):
         _check_common(names, show_local_grads)
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
-        scene = _Scene(root, names, rankdir, show_local_grads, max_nodes, prefix())
+        if not isinstance(root, Value):
+            raise TypeError(f"Stepper needs a Value, got {type(root).__name__}")
+        size = check_size(root, max_nodes, 'Stepper')  # fails fast, with a limit that works
+        scene = _Scene(root, names, rankdir, show_local_grads, size, prefix())
         scene.reset()
         named = _names_of(names)
         self.names = [named.get(v) or name_of(v) for v in scene.order]

@@ -1,0 +1,104 @@
+"""The Playground's background thread: train, publish a frame ``fps`` times a second, and
+stop when asked, or by itself when no view is left or the kernel is interrupted.
+
+A mixin for Playground (which gives the traits, the model, ``_train_step`` and
+``_publish``); kept apart so that each file does one job.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from microgrid.live._lifecycle import catch_interrupts, pause_others
+
+__all__ = ['NO_VIEW', 'BackgroundTraining']
+
+# views ping twice a second; none for VIEW_TIMEOUT means the tab was closed, or the kernel
+# was too busy running a cell to hear them
+NO_VIEW = (
+    'paused: no view answered for 5 s (its tab was closed, or a long cell kept the kernel busy)'
+)
+
+
+class BackgroundTraining:
+    """Start, run and stop the training thread of a Playground."""
+
+    _thread: threading.Thread | None = None
+
+    def _interrupted(self: Any) -> None:
+        """A kernel interrupt (from a signal handler: only sets what the thread reads)."""
+        if self.running:
+            self._why_stopped = 'paused by a kernel interrupt'
+            self._stop.set()
+
+    def _views_changed(self: Any) -> None:
+        if self.running and self.views == 0:
+            self.pause(reason='paused: its last view was closed')
+
+    def _start(self: Any) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        pause_others(self, 'paused: another Playground started playing (one trains at a time)')
+        catch_interrupts()
+        self._why_stopped = ''
+        if self.notice:
+            self.notice = ''
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name='microgrid-playground', daemon=True)
+        self._thread.start()
+
+    def _halt(self: Any, timeout: float = 2.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _loop(self: Any) -> None:
+        try:
+            period = 1.0 / self.fps
+            next_frame = time.perf_counter() + period
+            next_step = time.perf_counter()
+            while not self._stop.is_set():
+                if self.speed and self._stop.wait(max(0.0, next_step - time.perf_counter())):
+                    break
+                next_step = (
+                    max(next_step + 1.0 / self.speed, time.perf_counter()) if self.speed else 0
+                )
+                self._train_step()
+                now = time.perf_counter()
+                if now >= next_frame:
+                    if self.seen and self.views == 0:
+                        self._why_stopped = NO_VIEW
+                        break
+                    self._publish(background=True)
+                    # a steady beat, which never tries to catch up on missed frames
+                    next_frame = max(next_frame + period, now)
+            self._publish(background=True)
+            if self.running and self._lock_to_send(background=False):
+                try:  # stopped from here (interrupt, no view): say why
+                    self.notice = self._why_stopped or 'paused'
+                    self.running = False
+                finally:
+                    self._sync_lock.release()
+        except Exception as e:  # shown in the widget; the thread must not die silently
+            if self._lock_to_send(background=True):
+                try:
+                    self.error = f'training stopped: {type(e).__name__}: {e}'
+                    self.running = False
+                finally:
+                    self._sync_lock.release()
+
+    def _lock_to_send(self: Any, background: bool) -> bool:
+        """Take the lock on messages; the training thread gives up once asked to stop.
+
+        The main thread may hold it while it waits for the training thread to stop (a
+        change from the browser that starts over), so the thread must not wait forever.
+        """
+        if not background:
+            return self._sync_lock.acquire(timeout=1.0)
+        while not self._sync_lock.acquire(timeout=0.05):
+            if self._stop.is_set():
+                return False
+        return True
