@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck pytest bench clean dist docs course course-html
+.PHONY: demo test test-fast lint typecheck pytest bench clean dist docs course course-html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,13 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
 
-# tests/test_course.py runs every lesson (inline backend, then with the solutions).
+# tests/course/test_course.py runs every lesson (inline backend, then with the solutions).
 pytest: $(VENV)/.dev-installed
 	$(BIN)/pytest tests
+
+# Everything but the tests marked slow (course, docs, wheel, browser): a minute, not several.
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/pytest -m "not slow" tests
 
 $(VENV)/.course-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[course]'
@@ -58,7 +62,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
-# The docs site and the distributions (see docs/build_site.py and tests/test_wheel.py).
+# The docs site and the distributions (see docs/build_site.py and tests/docs/test_wheel.py).
 # Over the dev extra: a lesson missing from build/executed is executed, and lessons use torch.
 $(VENV)/.docs-installed: pyproject.toml $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs,dist]'

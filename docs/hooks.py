@@ -2,7 +2,7 @@
 
 - **API pages**, one per module of ``API_MODULES`` that exists in the package, each a
   mkdocstrings ``::: microgrid.<module>`` block (the docstrings are the only copy). A new
-  public module is one new line in ``API_MODULES``; tests/test_docs.py fails until it is there.
+  public module is one new line in ``API_MODULES``; tests/docs/test_docs.py fails until it is there.
 - **The course**: every lesson in ``notebooks/``, rendered by mkdocs-jupyter (not executed
   again) from the executed copy in ``build/executed/<stem>.ipynb`` that the course test
   writes. A copy that is missing or older than its notebook is executed here, once.
@@ -44,7 +44,7 @@ EXECUTED = ROOT / 'build' / 'executed'
 log = logging.getLogger('mkdocs.hooks.microgrid')
 
 # The API reference, in reading order: (title, module). One line per module; a module that
-# does not exist (yet) is left out of the site. tests/test_docs.py fails when a public module
+# does not exist (yet) is left out of the site. tests/docs/test_docs.py fails when a public module
 # of the package is missing here.
 API_MODULES = [
     ('Engine', 'microgrid.engine'),

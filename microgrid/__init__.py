@@ -15,7 +15,6 @@ from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain
 from microgrid.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from microgrid.higher import grad, hessian, hvp, jacobian, jvp  # installs create_graph
-from microgrid.names import name_of
 from microgrid.steps import Step
 from microgrid.switches import (
     detect_anomaly,
@@ -24,15 +23,16 @@ from microgrid.switches import (
     no_grad,
     set_grad_enabled,
 )
+from microgrid.text import name_of
 
 __version__ = "0.1.0"
 
 # public name -> the module that defines it (imported when first used)
 _LAZY = {
     'fit': 'microgrid.training',
-    'backprop_player': 'microgrid.player',
-    'backprop_frames': 'microgrid.player',
-    'backprop_gif': 'microgrid.player',
+    'backprop_player': 'microgrid.viz.player',
+    'backprop_frames': 'microgrid.viz.player',
+    'backprop_gif': 'microgrid.viz.player',
     'check_engine': 'microgrid.engine_check',
 }
 _SUBMODULES = {'higher', 'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}

@@ -1,25 +1,38 @@
 """How every instrument writes a node's name and a number, so they all read alike.
 
-``display_name(v)`` is the name to print for a Value: its label (or automatic name
-such as ``v3``), wrapped in parentheses when it is not a plain name, so that a
-lecture-style label reads clearly inside a formula: ``d(x1*w1 + x2*w2)/d(x1*w1)``,
+``name_of(v)`` is a node's label, or a short automatic name (``v1``, ``v2``, ...) that it
+keeps once shown. ``display_name(v)`` is the name to print for a Value: its label (or
+automatic name such as ``v3``), wrapped in parentheses when it is not a plain name, so
+that a lecture-style label reads clearly inside a formula: ``d(x1*w1 + x2*w2)/d(x1*w1)``,
 ``(x1*w1).grad``. ``fmt(x)`` is the one number format: exact when short
 (``0.5``, ``-3.0``), six significant digits otherwise (``0.4999999999999998`` reads
 ``0.5``), and always a float (``1.0``, never ``1``). ``step_text(step)`` is a
-backward step as a line of the chain rule.
-"""
+backward step as a line of the chain rule."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from microgrid.engine import Value
-from microgrid.names import name_of
 
-__all__ = ['display_name', 'fmt', 'grad_of', 'plain', 'step_text', 'wrap']
+__all__ = ['display_name', 'fmt', 'grad_of', 'name_of', 'plain', 'step_text', 'wrap']
+
+_next_number = itertools.count(1)  # thread-safe: next() on a count is atomic
+
+
+def name_of(v: Value) -> str:
+    """The label of v, or its automatic name such as 'v3'."""
+    if v.label:
+        return v.label
+    meta = v._meta
+    if meta is None or 'name' not in meta:
+        meta = v._meta = {**(meta or {}), 'name': f"v{next(_next_number)}"}
+    return meta['name']
+
 
 # A plain name needs no parentheses: x, w1, _t, layer names such as L0.n3.w1 or w[2].
 _PLAIN = re.compile(r'[A-Za-z_][A-Za-z0-9_]*(?:(?:\.[A-Za-z0-9_]+)|(?:\[[0-9]+\]))*')

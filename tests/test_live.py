@@ -1,6 +1,6 @@
 """microgrid.live on the Python side: the widgets' traits, numbers and threads.
 
-The browser side is tests/test_live_browser.py. Here: each widget's state after each
+The browser side is tests/live/test_live_browser.py. Here: each widget's state after each
 change equals a fresh eager computation, bad input is refused at construction, the
 playground learns and pauses, and ``import microgrid`` does not load anywidget.
 """

@@ -156,9 +156,9 @@ def run_demo(
         raise TypeError(f"out must be a folder path, got {type(out).__name__}")
     folder = Path(out)
 
-    from microgrid.draw import draw, find_renderer
-    from microgrid.player import backprop_player
-    from microgrid.plot import plot_history, training_animation
+    from microgrid.viz.draw import draw, find_renderer
+    from microgrid.viz.player import backprop_player
+    from microgrid.viz.plot import plot_history, training_animation
 
     find_renderer()  # no renderer: say so now, not after training
     folder.mkdir(parents=True, exist_ok=True)

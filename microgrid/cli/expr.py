@@ -1,6 +1,6 @@
 """Safe arithmetic expressions for the command line: parsed with ``ast``, never eval'd.
 
-    >>> from microgrid.expr import parse
+    >>> from microgrid.cli.expr import parse
     >>> e = parse('tanh(x * w + b)')
     >>> e.names
     ('x', 'w', 'b')

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
+from microgrid.cli.expr import ExprError, Expression, _error_text, parse, parse_assignments
 from microgrid.engine import Value
-from microgrid.expr import ExprError, Expression, _error_text, parse, parse_assignments
-from microgrid.labels import fmt as format_number  # the one number format of every instrument
-from microgrid.labels import step_text
+from microgrid.text import fmt as format_number  # the one number format of every instrument
+from microgrid.text import step_text
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -48,7 +48,7 @@ CLASSIC = "microgrid grad 'tanh(x1*w1 + x2*w2 + b)' x1=2 x2=0 w1=-3 w2=1 b=6.881
 DEFAULT_DRAWING = 'graph.svg'
 GRAD_DIGITS = 10  # grad is a calculator: more digits than the teaching instruments' 6
 
-# The examples each --help prints; tests/test_cli.py runs every one as written.
+# The examples each --help prints; tests/cli/test_cli.py runs every one as written.
 EXAMPLES = {
     'top': [
         CLASSIC,
@@ -426,7 +426,7 @@ def _draw(args: argparse.Namespace) -> int:
         )
     e = _Evaluated(args.expr, args.values)
     e.root.backward()
-    from microgrid.draw import GraphTooLargeError, RendererNotFoundError, draw
+    from microgrid.viz.draw import GraphTooLargeError, RendererNotFoundError, draw
 
     try:
         graph = draw(
@@ -461,8 +461,8 @@ def _write(path: str, data: bytes) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     """demo: train the classic network and write its pictures (see microgrid.demo)."""
-    from microgrid.demo import run_demo
-    from microgrid.draw import RendererNotFoundError
+    from microgrid.cli.demo import run_demo
+    from microgrid.viz.draw import RendererNotFoundError
 
     try:
         run_demo(args.out, steps=args.steps, seed=args.seed)

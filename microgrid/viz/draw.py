@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from microgrid.engine import Value
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
 from microgrid.steps import Step
+from microgrid.text import fmt as _fmt
+from microgrid.text import name_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz

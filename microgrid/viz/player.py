@@ -36,12 +36,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from microgrid.draw import _RANKDIRS, HIGHLIGHT, _build, _check_root, _collect, _names_of
 from microgrid.engine import Value
-from microgrid.labels import display_name
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
-from microgrid.raster import rasterize as _rasterize
+from microgrid.text import display_name, name_of
+from microgrid.text import fmt as _fmt
+from microgrid.viz.draw import _RANKDIRS, HIGHLIGHT, _build, _check_root, _collect, _names_of
+from microgrid.viz.raster import rasterize as _rasterize
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
 
@@ -396,7 +395,7 @@ def _fit_width(svg: str) -> str:
 
 def _legend(show_local_grads: bool) -> str:
     """What the colours and the numbers on the edges mean."""
-    from microgrid.draw import LEAF_FILL, NODE_FILL
+    from microgrid.viz.draw import LEAF_FILL, NODE_FILL
 
     items = [
         f'<span><i style="background:{LEAF_FILL}"></i><i style="background:{NODE_FILL}"></i>'

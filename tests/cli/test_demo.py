@@ -15,7 +15,7 @@ import pytest
 
 from microgrid import losses
 from microgrid.cli import main
-from microgrid.demo import (
+from microgrid.cli.demo import (
     FILES,
     chain_rule_example,
     classic_schedule,
@@ -25,7 +25,7 @@ from microgrid.demo import (
 )
 from microgrid.engine import Value, no_grad
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SVG = '{http://www.w3.org/2000/svg}'
 
 

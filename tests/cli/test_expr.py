@@ -11,8 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from microgrid.engine import Value
-from microgrid.expr import (
+from microgrid.cli.expr import (
     FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,
@@ -24,6 +23,7 @@ from microgrid.expr import (
     parse_assignment,
     parse_assignments,
 )
+from microgrid.engine import Value
 
 torch.set_default_dtype(torch.float64)
 

@@ -21,10 +21,12 @@ import pytest
 
 from microgrid.course import check
 
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
+
 nbformat = pytest.importorskip('nbformat', reason='nbformat comes with the dev extra')
 nbclient = pytest.importorskip('nbclient', reason='nbclient comes with the dev extra')
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / 'notebooks'
 SOLUTIONS = NOTEBOOKS / 'solutions'
 EXECUTED = ROOT / 'build' / 'executed'

@@ -26,13 +26,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'docs'))
 hooks = importlib.import_module('hooks')
 build_site = importlib.import_module('build_site')
 sys.path.remove(str(ROOT / 'docs'))
 
 import microgrid  # noqa: E402
+
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
 
 
 def public_modules() -> list[str]:

@@ -1,7 +1,7 @@
 """The live widgets in a real JupyterLab, driven by headless Chromium through playwright.
 
 JupyterLab runs from this environment on 127.0.0.1 with a random port and a token; the
-notebook tests/live_widgets.ipynb makes a Stepper, an Explorer and a Playground. Chromium
+notebook tests/live/live_widgets.ipynb makes a Stepper, an Explorer and a Playground. Chromium
 is Debian's (.ci/run installs it); playwright's own browser download is never used. The
 test never skips: without Chromium it fails, saying what to install. The server and the
 browser are stopped on every path (the server in its own process group).
@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / 'tests' / 'live_widgets.ipynb'
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / 'tests' / 'live' / 'live_widgets.ipynb'
 SHOTS = ROOT / 'build' / 'screenshots'
 ASSETS = ROOT / 'docs' / 'assets'
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',

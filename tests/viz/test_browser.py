@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from microgrid import Value
-from microgrid.draw import HIGHLIGHT, _collect
-from microgrid.player import backprop_player
+from microgrid.viz.draw import HIGHLIGHT, _collect
+from microgrid.viz.player import backprop_player
 
 
 def chromium_path() -> str | None:
@@ -26,10 +26,13 @@ def chromium_path() -> str | None:
 
 
 CHROMIUM = chromium_path()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
-)
+pytestmark = [
+    pytest.mark.slow,  # make test-fast skips it (pytest -m "not slow")
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
+    ),
+]
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
         '--disable-background-networking']  # fmt: skip
 

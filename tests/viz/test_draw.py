@@ -18,7 +18,7 @@ import pytest
 
 import microgrid
 from microgrid import Value
-from microgrid.draw import (
+from microgrid.viz.draw import (
     HIGHLIGHT,
     GraphTooLargeError,
     RendererNotFoundError,
@@ -31,7 +31,7 @@ from microgrid.draw import (
 
 torch = pytest.importorskip('torch', reason='torch (a dev dependency) gives the reference grads')
 
-draw_module = import_module('microgrid.draw')  # the module; microgrid.draw is the function
+draw_module = import_module('microgrid.viz.draw')  # the module; microgrid.draw is the function
 SVG = '{http://www.w3.org/2000/svg}'
 SYSTEM_DOT = shutil.which('dot')
 
@@ -341,6 +341,8 @@ def test_both_renderers_lay_out_alike(monkeypatch, tmp_path):
 
 def test_microgrid_draw_is_the_function_however_the_module_was_imported():
     import microgrid.draw  # noqa: F401 - importing the module must not rebind the name
+    import microgrid.viz.draw  # noqa: F401 - nor importing it at its new place
 
     v = Value(1.0, 'v') * 2.0
+    assert callable(microgrid.draw) and import_module('microgrid.draw') is draw_module
     assert microgrid.draw is draw and microgrid.draw(v).source == draw(v).source

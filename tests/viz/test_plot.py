@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from microgrid import Value
-from microgrid.plot import (
+from microgrid.viz.plot import (
     decision_grid,
     plot_decision_boundary,
     plot_history,
