@@ -123,8 +123,8 @@ def test_every_public_name_has_a_docstring():
 
 def test_docstring_check_can_fail():
     # a constant without a docstring is found wanting; one with a docstring passes
-    assert _griffe_docstring('microgrid.expr', 'MAX_DEPTH').strip()
-    assert not _griffe_docstring('microgrid.player', '_STYLE').strip()
+    assert _griffe_docstring('microgrid.cli.expr', 'MAX_DEPTH').strip()
+    assert not _griffe_docstring('microgrid.viz.player', '_FORMATS').strip()
 
 
 # -- the built site ----------------------------------------------------------------------
