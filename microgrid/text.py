@@ -19,7 +19,7 @@ from typing import Any
 
 from microgrid.engine import Value
 
-__all__ = ['display_name', 'fmt', 'grad_of', 'name_of', 'plain', 'step_text', 'wrap']
+__all__ = ['display_name', 'fmt', 'name_of', 'plain', 'step_text', 'wrap']
 
 _next_number = itertools.count(1)  # thread-safe: next() on a count is atomic
 
@@ -55,11 +55,6 @@ def display_name(v: Value, names: Mapping[Value, str] | None = None) -> str:
     """
     text = names.get(v) if names else None
     return wrap(text or name_of(v))
-
-
-def grad_of(v: Value, names: Mapping[Value, str] | None = None) -> str:
-    """``x.grad`` or ``(x1*w1).grad``."""
-    return f"{display_name(v, names)}.grad"
 
 
 def fmt(x: float, digits: int = 6) -> str:

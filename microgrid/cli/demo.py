@@ -32,7 +32,6 @@ __all__ = [
     'classic_schedule',
     'chain_rule_example',
     'classic_setup',
-    'pick_neuron',
     'run_demo',
 ]
 
@@ -101,28 +100,6 @@ def chain_rule_example() -> Value:
     o = named(m.tanh(), 'o')
     y = Value(1.0, 'y')  # the target
     return named(named(o - y, 'o - y') ** 2, 'L')
-
-
-def pick_neuron(model: Any, X: list[list[float]]) -> tuple[Value, dict[str, Value]]:
-    """One first-layer neuron on one input where its relu is active (so grads flow).
-
-    Returns the neuron's output o and names for its nodes: x1 x2 (the input), w1 w2 b
-    (the neuron's own parameters), n (w.x + b) and o (relu(n)).
-    """
-    neurons = model.layers[0].neurons
-    for x in X:
-        for neuron in neurons:
-            x1, x2 = Value(x[0], 'x1'), Value(x[1], 'x2')
-            o = neuron([x1, x2])
-            if o.data > 0:
-                names = {'x1': x1, 'x2': x2, 'w1': neuron.w[0], 'w2': neuron.w[1]}
-                names.update(b=neuron.b, n=o.parents[0], o=o)
-                return o, names
-    x1, x2 = Value(X[0][0], 'x1'), Value(X[0][1], 'x2')  # every relu is dead: show one anyway
-    o = neurons[0]([x1, x2])
-    names = {'x1': x1, 'x2': x2, 'w1': neurons[0].w[0], 'w2': neurons[0].w[1]}
-    names.update(b=neurons[0].b, n=o.parents[0], o=o)
-    return o, names
 
 
 def _check_int(value: Any, what: str, low: int | None = None) -> int:

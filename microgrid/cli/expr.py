@@ -54,7 +54,6 @@ __all__ = [
     'ExprError',
     'Expression',
     'evaluate',
-    'format_number',
     'parse',
     'parse_assignment',
     'parse_assignments',
@@ -115,11 +114,6 @@ _REFUSED_NODES = {
 
 class ExprError(ValueError):
     """An expression or a variable assignment that is not allowed, or cannot be computed."""
-
-
-def format_number(x: float) -> str:
-    """A float for people, to 10 significant digits: 2.0 reads 2, -1.4999999999999996 reads -1.5."""
-    return f"{x:.10g}"
 
 
 # Instructions of the compiled program, executed by a stack machine.

@@ -18,7 +18,6 @@ from microgrid.cli.expr import (
     MAX_NODES,
     ExprError,
     evaluate,
-    format_number,
     parse,
     parse_assignment,
     parse_assignments,
@@ -163,13 +162,6 @@ def test_an_expression_is_reusable():
     e = parse('x ** 2')
     assert e.evaluate({'x': 3.0}).data == 9.0
     assert e.evaluate({'x': -4.0}).data == 16.0
-
-
-def test_format_number():
-    assert format_number(-1.4999999999999996) == '-1.5'
-    assert format_number(2.0) == '2'
-    assert format_number(0.7071067811865476) == '0.7071067812'
-    assert format_number(1e-20) == '1e-20'
 
 
 # -- refusals -----------------------------------------------------------------
