@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from microgrid import Value
 from microgrid.cli import main
 
 cli = import_module('microgrid.cli.main')  # the module; microgrid.cli.main is the function
@@ -639,7 +640,7 @@ def test_cli_gives_the_finite_power_and_never_the_raw_errno_tuple(capsys, monkey
     def overflow(*args, **kwargs):
         raise OverflowError(34, 'Numerical result out of range')
 
-    monkeypatch.setattr(cli.Value, 'tanh', overflow)
+    monkeypatch.setattr(Value, 'tanh', overflow)
     rc, out, err = _run_cli(['grad', 'tanh(x)', 'x=1'], capsys)
     assert rc == 2
     assert "(34, 'Numerical result out of range')" not in err
