@@ -123,7 +123,7 @@ def test_every_public_name_has_a_docstring():
 
 def test_docstring_check_can_fail():
     # a constant without a docstring is found wanting; one with a docstring passes
-    assert _griffe_docstring('microgrid.cli.expr', 'MAX_DEPTH').strip()
+    assert _griffe_docstring('microgrid.cli.syntax', 'MAX_DEPTH').strip()
     assert not _griffe_docstring('microgrid.viz.player', '_FORMATS').strip()
 
 
