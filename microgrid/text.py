@@ -19,7 +19,16 @@ from typing import Any
 
 from microgrid.engine import Value
 
-__all__ = ['display_name', 'fmt', 'name_of', 'plain', 'step_text', 'wrap']
+__all__ = [
+    'display_name',
+    'fmt',
+    'name_of',
+    'names_from',
+    'plain',
+    'short_parameter_names',
+    'step_text',
+    'wrap',
+]
 
 _next_number = itertools.count(1)  # thread-safe: next() on a count is atomic
 
@@ -83,3 +92,44 @@ def step_text(step: Any, names: Mapping[Value, str] | None = None) -> str:
         f"{p}.grad += d{n}/d{p} * {n}.grad = {fmt(step.local_grad)} * {fmt(step.upstream)}"
         f" = {fmt(step.contribution)}  ({p}.grad = {fmt(step.parent_grad)})"
     )
+
+
+def short_parameter_names(model: Any) -> dict[Value, str]:
+    """{parameter: short name} from a Module's named_parameters(), for pictures.
+
+    ``layers.0.neurons.3.w.1`` becomes ``L0.n3.w1`` and ``layers.1.neurons.0.b`` becomes
+    ``L1.n0.b``: a list index joins the name before it, ``layers`` reads ``L`` and
+    ``neurons`` reads ``n``. If two short names would clash, the full names are used.
+    """
+    full = list(model.named_parameters())
+    out: dict[Value, str] = {}
+    for name, value in full:
+        parts: list[str] = []
+        for seg in name.split('.'):
+            if seg.isdigit() and parts:
+                parts[-1] += seg
+            else:
+                parts.append({'layers': 'L', 'neurons': 'n'}.get(seg, seg))
+        out[value] = '.'.join(parts)
+    if len(set(out.values())) < len(out):
+        return {value: name for name, value in full}
+    return out
+
+
+def names_from(names: Any) -> dict[Value, str]:
+    """{Value: name} from a mapping such as locals() (the first name of a Value wins) or
+    from a Module (its parameters, in short_parameter_names' form)."""
+    if names is None:
+        return {}
+    if not isinstance(names, Mapping) and callable(getattr(names, 'named_parameters', None)):
+        return short_parameter_names(names)
+    if not isinstance(names, Mapping):
+        raise TypeError(
+            "names must be a mapping such as locals() or a Module such as an MLP, "
+            f"got {type(names).__name__}"
+        )
+    out: dict[Value, str] = {}
+    for key, value in names.items():
+        if isinstance(value, Value) and isinstance(key, str) and not key.startswith('_'):
+            out.setdefault(value, key)
+    return out

@@ -148,10 +148,20 @@ def run_demo(
         f" {steps} steps, seed {seed}"
     )
     _, history = training_animation(
-        model, X, y, 'hinge', optimizer, steps, files['training.gif'],
-        every=max(1, math.ceil(steps / frames)), scheduler=classic_schedule(optimizer, steps),
-        l2=L2, duration=250, resolution=30, progress=progress,
-    )  # fmt: skip
+        model,
+        X,
+        y,
+        'hinge',
+        optimizer,
+        steps,
+        files['training.gif'],
+        every=max(1, math.ceil(steps / frames)),
+        scheduler=classic_schedule(optimizer, steps),
+        l2=L2,
+        duration=250,
+        resolution=30,
+        progress=progress,
+    )
     loss, accuracy = history['loss'][-1], history['accuracy'][-1]
     echo(f"final loss {loss:.4f}, accuracy {accuracy:.0%}")
 

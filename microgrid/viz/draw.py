@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.steps import Step
 from microgrid.text import fmt as _fmt
-from microgrid.text import name_of
+from microgrid.text import name_of, short_parameter_names
+from microgrid.text import names_from as _names_of  # the live Stepper imports it from here
 from microgrid.viz.render import (  # re-exported: draw's renderer is part of its API
     Renderer,
     RendererNotFoundError,
@@ -127,47 +128,6 @@ def _collect(root: Value, max_nodes: int) -> list[Value]:
     return order
 
 
-def short_parameter_names(model: Any) -> dict[Value, str]:
-    """{parameter: short name} from a Module's named_parameters(), for drawing.
-
-    ``layers.0.neurons.3.w.1`` becomes ``L0.n3.w1`` and ``layers.1.neurons.0.b`` becomes
-    ``L1.n0.b``: a list index joins the name before it, ``layers`` reads ``L`` and
-    ``neurons`` reads ``n``. If two short names would clash, the full names are used.
-    """
-    full = list(model.named_parameters())
-    out: dict[Value, str] = {}
-    for name, value in full:
-        parts: list[str] = []
-        for seg in name.split('.'):
-            if seg.isdigit() and parts:
-                parts[-1] += seg
-            else:
-                parts.append({'layers': 'L', 'neurons': 'n'}.get(seg, seg))
-        out[value] = '.'.join(parts)
-    if len(set(out.values())) < len(out):
-        return {value: name for name, value in full}
-    return out
-
-
-def _names_of(names: Any) -> dict[Value, str]:
-    """{Value: name} from a mapping such as locals() (the first name of a Value wins) or
-    from a Module (its parameters, in short_parameter_names' form)."""
-    if names is None:
-        return {}
-    if not isinstance(names, Mapping) and callable(getattr(names, 'named_parameters', None)):
-        return short_parameter_names(names)
-    if not isinstance(names, Mapping):
-        raise TypeError(
-            "names must be a mapping such as locals() or a Module such as an MLP, "
-            f"got {type(names).__name__}"
-        )
-    out: dict[Value, str] = {}
-    for key, value in names.items():
-        if isinstance(value, Value) and isinstance(key, str) and not key.startswith('_'):
-            out.setdefault(value, key)
-    return out
-
-
 class _Highlight(NamedTuple):
     nodes: set[Value]
     edges: set[tuple[Value, int]]  # (child, index of the parent among child's edges)
@@ -208,9 +168,12 @@ def _resolve_highlight(highlight: Any, members: set[Value]) -> _Highlight:
             else:
                 edge(item.node, item.parent)
         elif (
-            isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], Value)
-            and isinstance(item[1], Value) and not isinstance(item[2], Value)
-        ):  # fmt: skip
+            isinstance(item, tuple)
+            and len(item) == 3
+            and isinstance(item[0], Value)
+            and isinstance(item[1], Value)
+            and not isinstance(item[2], Value)
+        ):
             edge(item[0], item[1])  # (node, parent, local grad), as in explain's paths
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, Mapping)):
             previous: Value | None = None
@@ -262,19 +225,35 @@ def _build(
     index = {v: i for i, v in enumerate(order)}
     p = id_prefix
     graph_attr = {
-        'rankdir': rankdir, 'fontname': FONT, 'fontsize': '12', 'id': f'{p}graph',
-        'nodesep': '0.25', 'ranksep': '0.4',
-    }  # fmt: skip
+        'rankdir': rankdir,
+        'fontname': FONT,
+        'fontsize': '12',
+        'id': f'{p}graph',
+        'nodesep': '0.25',
+        'ranksep': '0.4',
+    }
     if caption is not None:
         graph_attr.update(label=_escape_text(caption), labelloc='b', labeljust='c')
     g = drawing_class()(
         name='microgrid',
         graph_attr=graph_attr,
-        node_attr={'fontname': FONT, 'fontsize': '11', 'shape': 'record', 'style': 'filled',
-                   'color': '#333333', 'penwidth': '1'},
-        edge_attr={'fontname': FONT, 'fontsize': '10', 'arrowsize': '0.7', 'color': '#555555',
-                   'fontcolor': '#444444', 'penwidth': '1'},
-    )  # fmt: skip
+        node_attr={
+            'fontname': FONT,
+            'fontsize': '11',
+            'shape': 'record',
+            'style': 'filled',
+            'color': '#333333',
+            'penwidth': '1',
+        },
+        edge_attr={
+            'fontname': FONT,
+            'fontsize': '10',
+            'arrowsize': '0.7',
+            'color': '#555555',
+            'fontcolor': '#444444',
+            'penwidth': '1',
+        },
+    )
     from graphviz import nohtml  # labels are never HTML-like, whatever they start with
 
     hot = {'color': HIGHLIGHT, 'penwidth': '2.5'}
@@ -293,10 +272,15 @@ def _build(
             continue
         edges_hot = [k for k in range(len(v.parents)) if (v, k) in hl.edges]
         op_attrs = {
-            'label': nohtml(_escape_text(v.op)), 'shape': 'circle' if len(v.op) <= 2 else 'ellipse',
-            'fillcolor': OP_FILL, 'fontsize': '10', 'width': '0.3', 'height': '0.3',
-            'margin': '0.03,0.02', 'id': f'{p}o{i}',
-        }  # fmt: skip
+            'label': nohtml(_escape_text(v.op)),
+            'shape': 'circle' if len(v.op) <= 2 else 'ellipse',
+            'fillcolor': OP_FILL,
+            'fontsize': '10',
+            'width': '0.3',
+            'height': '0.3',
+            'margin': '0.03,0.02',
+            'id': f'{p}o{i}',
+        }
         if edges_hot:
             op_attrs.update(hot)
         g.node(f'o{i}', **op_attrs)
@@ -335,9 +319,13 @@ def draw(
     ``.render(outfile='graph.svg')`` or by displaying it in Jupyter.
     """
     g, _ = _build(
-        root, names=names, rankdir=rankdir, show_local_grads=show_local_grads,
-        highlight=highlight, max_nodes=max_nodes,
-    )  # fmt: skip
+        root,
+        names=names,
+        rankdir=rankdir,
+        show_local_grads=show_local_grads,
+        highlight=highlight,
+        max_nodes=max_nodes,
+    )
     return g
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from microgrid.engine import Value
-from microgrid.text import name_of
-from microgrid.viz.draw import _RANKDIRS, HIGHLIGHT, _check_root, _names_of
+from microgrid.text import name_of, names_from
+from microgrid.viz.draw import _RANKDIRS, HIGHLIGHT, _check_root
 from microgrid.viz.raster import rasterize as _rasterize
 from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, _check_common, _prefix, _Scene
 from microgrid.viz.scene import UNKNOWN as UNKNOWN  # the live Stepper imports it from here
@@ -192,7 +192,7 @@ def backprop_player(
     _check_door('the backprop player', root, names, rankdir, show_local_grads, max_nodes, path=path)
     _check_int(interval, 'interval', 1, unit=' (milliseconds)')
     scene = _scene(root, names, rankdir, show_local_grads, max_nodes, caption_in_svg=False)
-    root_name = _names_of(names).get(root) or name_of(root)
+    root_name = names_from(names).get(root) or name_of(root)
     title = f'Backpropagation through {root_name}, one chain-rule step at a time'
     page = PlayerHTML(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -305,9 +305,15 @@ def backprop_gif(
         durations[-1] = last_duration
     target = Path(path)
     images[0].save(
-        target, format='GIF', save_all=True, append_images=images[1:], duration=durations,
-        loop=loop, optimize=False, disposal=1,
-    )  # fmt: skip
+        target,
+        format='GIF',
+        save_all=True,
+        append_images=images[1:],
+        duration=durations,
+        loop=loop,
+        optimize=False,
+        disposal=1,
+    )
     return target
 
 

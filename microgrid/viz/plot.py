@@ -169,20 +169,30 @@ def _draw_boundary(ax: Any, grid: tuple, points: list, labels: list, title: str 
     xx, yy, Z, binary = grid
     if binary:
         limit = float(np.nanmax(np.abs(Z))) or 1.0
-        ax.contourf(xx, yy, np.clip(Z, -limit, limit), levels=20, cmap='RdBu_r', alpha=0.35,
-                    vmin=-limit, vmax=limit)  # fmt: skip
+        ax.contourf(
+            xx,
+            yy,
+            np.clip(Z, -limit, limit),
+            levels=20,
+            cmap='RdBu_r',
+            alpha=0.35,
+            vmin=-limit,
+            vmax=limit,
+        )
         if np.nanmin(Z) < 0 < np.nanmax(Z):
             ax.contour(xx, yy, Z, levels=[0.0], colors='k', linewidths=1.2)
     else:
         n = int(Z.max()) + 1
-        ax.contourf(xx, yy, Z, levels=np.arange(-0.5, n + 0.5), cmap='tab10', alpha=0.3,
-                    vmin=0, vmax=9)  # fmt: skip
+        ax.contourf(
+            xx, yy, Z, levels=np.arange(-0.5, n + 0.5), cmap='tab10', alpha=0.3, vmin=0, vmax=9
+        )
     pts = np.asarray(points)
     classes = sorted(set(labels), key=lambda c: float(c))
     for c in classes:
         mask = np.asarray([lab == c for lab in labels])
-        ax.scatter(pts[mask, 0], pts[mask, 1], s=18, edgecolors='k', linewidths=0.5,
-                   label=f'class {c}')  # fmt: skip
+        ax.scatter(
+            pts[mask, 0], pts[mask, 1], s=18, edgecolors='k', linewidths=0.5, label=f'class {c}'
+        )
     ax.set(xlim=(xx.min(), xx.max()), ylim=(yy.min(), yy.max()), xlabel='x0', ylabel='x1')
     if title:
         ax.set_title(title)
@@ -265,8 +275,13 @@ def plot_weights(
         if i >= len(rows):
             ax.set_axis_off()
             continue
-        image = ax.imshow(np.asarray(rows[i]).reshape(shape), cmap='RdBu_r', vmin=-limit,
-                          vmax=limit, interpolation='nearest')  # fmt: skip
+        image = ax.imshow(
+            np.asarray(rows[i]).reshape(shape),
+            cmap='RdBu_r',
+            vmin=-limit,
+            vmax=limit,
+            interpolation='nearest',
+        )
         ax.set_title(f'neuron {i}', fontsize=8)
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.8)
@@ -331,14 +346,24 @@ def training_animation(
         if (epoch + 1) % every and epoch != epochs - 1:
             return
         acc = history['accuracy'][-1] if 'accuracy' in history else None
-        snapshots.append((epoch + 1, decision_grid(model, points, resolution),
-                          list(history['loss']), acc))  # fmt: skip
+        snapshots.append(
+            (epoch + 1, decision_grid(model, points, resolution), list(history['loss']), acc)
+        )
 
     history = fit(
-        model, points, labels, loss=loss, optimizer=optimizer, epochs=epochs,
-        batch_size=batch_size, scheduler=scheduler, l2=l2, seed=seed, progress=progress,
+        model,
+        points,
+        labels,
+        loss=loss,
+        optimizer=optimizer,
+        epochs=epochs,
+        batch_size=batch_size,
+        scheduler=scheduler,
+        l2=l2,
+        seed=seed,
+        progress=progress,
         callback=record,
-    )  # fmt: skip
+    )
     top = max(history['loss']) * 1.05 if history['loss'] else 1.0
     frames = []
     for epoch, grid, seen, acc in snapshots:
@@ -353,7 +378,12 @@ def training_animation(
     target = Path(path)
     palette = [f.convert('P', palette=1, colors=255) for f in frames]  # 1 = ADAPTIVE
     palette[0].save(
-        target, format='GIF', save_all=True, append_images=palette[1:], duration=duration,
-        loop=0, optimize=False,
-    )  # fmt: skip
+        target,
+        format='GIF',
+        save_all=True,
+        append_images=palette[1:],
+        duration=duration,
+        loop=0,
+        optimize=False,
+    )
     return target, history

@@ -22,9 +22,9 @@ import xml.etree.ElementTree as ET
 from typing import Any, NamedTuple
 
 from microgrid.engine import Value
-from microgrid.text import display_name
+from microgrid.text import display_name, names_from
 from microgrid.text import fmt as _fmt
-from microgrid.viz.draw import HIGHLIGHT, _build, _check_root, _collect, _names_of
+from microgrid.viz.draw import HIGHLIGHT, _build, _check_root, _collect
 
 __all__ = ['DONE_FILL', 'PARTIAL_FILL', 'UNKNOWN']
 
@@ -47,7 +47,7 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
     """Run backward_steps() on zeroed grads, note every step, and restore every grad."""
     order = _collect(root, max_nodes)
     index = {v: i for i, v in enumerate(order)}
-    named = _names_of(names)
+    named = names_from(names)
 
     def show(v: Value) -> str:  # wrapped when composite: (x1*w1 + x2*w2)
         return display_name(v, named)
@@ -115,10 +115,15 @@ class _Scene:
                 widest[v] = f.text
         caption = max((f.caption for f in self.frames), key=len)
         g, order = _build(
-            root, names=names, rankdir=rankdir, show_local_grads=show_local_grads,
-            max_nodes=max_nodes, id_prefix=prefix, grad_text=widest,
+            root,
+            names=names,
+            rankdir=rankdir,
+            show_local_grads=show_local_grads,
+            max_nodes=max_nodes,
+            id_prefix=prefix,
+            grad_text=widest,
             caption=caption if caption_in_svg else None,
-        )  # fmt: skip
+        )
         self.summary = f"{len(self.order)} nodes, {len(self.frames)} steps"
         assert order == self.order
         svg = g.pipe(format='svg', encoding='utf-8')
@@ -224,6 +229,6 @@ def _prefix() -> str:
 
 
 def _check_common(names: Any, show_local_grads: Any) -> None:
-    _names_of(names)  # a mapping such as locals(), or a Module; anything else: TypeError
+    names_from(names)  # a mapping such as locals(), or a Module; anything else: TypeError
     if not isinstance(show_local_grads, bool):
         raise TypeError(f"show_local_grads must be a bool, got {show_local_grads!r}")
