@@ -204,8 +204,11 @@ def test_no_command_prints_the_classic_neuron_and_the_commands(capsys):
     assert status == 0 and err == ''
     grads = dict(re.findall(r'(\S+)\s+data =\s+\S+\s+grad =\s+(\S+)', out))
     assert {k: float(grads[k]) for k in ('x1', 'w1', 'x2', 'w2')} == {
-        'x1': -1.5, 'w1': 1.0, 'x2': 0.5, 'w2': 0.0,
-    }  # fmt: skip
+        'x1': -1.5,
+        'w1': 1.0,
+        'x2': 0.5,
+        'w2': 0.0,
+    }
     assert 'microgrid grad ' in out and 'microgrid demo' in out
 
 
@@ -415,8 +418,13 @@ def process(*argv, **kw):
     env.pop('MICROGRID_DEBUG', None)
     return subprocess.run(
         [sys.executable, '-m', 'microgrid', *argv],
-        capture_output=True, text=True, cwd=kw.pop('cwd', ROOT), env=env, timeout=60, **kw,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=kw.pop('cwd', ROOT),
+        env=env,
+        timeout=60,
+        **kw,
+    )
 
 
 def test_process_grad():
@@ -479,8 +487,11 @@ def on_terminal(argv, keys, interrupt=False):
     master, slave = pty.openpty()
     p = subprocess.Popen(
         [sys.executable, '-m', 'microgrid', *argv],
-        stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     os.close(slave)
     seen, typed = b'', 0
     deadline = time.monotonic() + 60

@@ -173,8 +173,12 @@ def test_demo_as_a_process(tmp_path):
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
     p = subprocess.run(
         [sys.executable, '-m', 'microgrid', 'demo', '--steps', '1', '--out', 'here'],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     assert 'Traceback' not in p.stderr
     assert sorted(f.name for f in (tmp_path / 'here').iterdir()) == sorted(FILES)

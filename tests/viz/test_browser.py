@@ -33,8 +33,13 @@ pytestmark = [
         reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
     ),
 ]
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        '--disable-background-networking']  # fmt: skip
+ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+]
 
 
 @pytest.fixture(scope='module')
@@ -161,8 +166,13 @@ def test_title_legend_one_large_caption_counter_and_home_end(page):
     assert title == 'Backpropagation through L, one chain-rule step at a time'
     assert pg.title() == title
     legend = pg.inner_text('.mg-player .mg-legend')
-    for words in ('not reached yet', 'part of its gradient', 'all of its gradient',
-                  'this step', 'local derivative'):  # fmt: skip
+    for words in (
+        'not reached yet',
+        'part of its gradient',
+        'all of its gradient',
+        'this step',
+        'local derivative',
+    ):
         assert words in legend, words
     # the legend's swatches are the colours the player paints
     swatches = pg.eval_on_selector_all(
