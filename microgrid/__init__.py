@@ -9,7 +9,7 @@ inside functions; the other modules load on first use, so ``import microgrid`` s
 from importlib import import_module
 from typing import Any
 
-from microgrid.compile import TraceMismatchError, compile  # noqa: I001 - after the engine's hooks
+from microgrid.compile import TraceMismatchError, compile  # after the engine's hooks
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
 from microgrid.explain import explain

@@ -87,7 +87,7 @@ class TraceMismatchError(RuntimeError):
     """A compiled replay differs from running the function eagerly (compile(check=True))."""
 
 
-def compile(  # noqa: A001 - microgrid.compile, as torch.compile
+def compile(  # microgrid.compile, as torch.compile
     fn: Callable[..., Any], check: bool = False, static_argnums: Any = ()
 ) -> CompiledFunction:
     """Trace fn on its first call and replay it with numpy on later calls.

@@ -90,7 +90,7 @@ def check(
         problem = '' if ok else f'expected {_show(expected)}, got {_show(actual)}'
     except _Unfilled:
         ok, problem = False, 'not filled in yet (the answer is still None or ...)'
-    except Exception as error:  # noqa: BLE001 - a student's code may raise anything
+    except Exception as error:  # a student's code may raise anything
         ok, problem = False, f'your code raised {type(error).__name__}: {error}'
         if 'NoneType' in str(error):
             problem += ' (is a stub still returning None?)'

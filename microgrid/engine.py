@@ -224,7 +224,7 @@ def _noted(node, role: str, constant):
     return node
 
 # -- 3. many inputs, one node -----------------------------------------------------------
-def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - microgrid.sum, as torch.sum
+def sum(values: Iterable[Any]) -> Value:  # microgrid.sum, as torch.sum
     """The sum of values as ONE node whose parents are all the Value inputs."""
     values = values if type(values) is list else list(values)
     constants: list = []  # the numbers among values: they are added but get no edge

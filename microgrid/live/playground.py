@@ -461,10 +461,10 @@ class Playground(LiveWidget):
         return self.history['val_loss'][-1]
 
     # ipywidgets sends a message per trait change; the training thread sends too
-    def send_state(self, key: Any = None) -> None:  # noqa: D102
+    def send_state(self, key: Any = None) -> None:
         with self._sync_lock:
             super().send_state(key)
 
-    def set_state(self, sync_data: Any) -> None:  # noqa: D102
+    def set_state(self, sync_data: Any) -> None:
         with self._sync_lock:
             super().set_state(sync_data)

@@ -234,7 +234,7 @@ def _scene(
 def backprop_frames(
     root: Value,
     folder: str | Path,
-    format: str = 'svg',  # noqa: A002 - as in graphviz
+    format: str = 'svg',  # as in graphviz
     *,
     names: Any = None,
     rankdir: str = 'LR',

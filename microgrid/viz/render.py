@@ -106,7 +106,7 @@ def find_renderer() -> Renderer:
 
 def render_source(
     source: str,
-    format: str = 'svg',  # noqa: A002 - the name graphviz uses
+    format: str = 'svg',  # the name graphviz uses
     *,
     engine: str = 'dot',
     renderer: str | None = None,
@@ -172,7 +172,7 @@ def drawing_class() -> Any:
 
         def pipe(
             self,
-            format: str | None = None,  # noqa: A002
+            format: str | None = None,
             renderer: str | None = None,
             formatter: str | None = None,
             neato_no_op: bool | int | None = None,
@@ -198,7 +198,7 @@ def drawing_class() -> Any:
             directory: str | os.PathLike | None = None,
             view: bool = False,
             cleanup: bool = True,
-            format: str | None = None,  # noqa: A002
+            format: str | None = None,
             renderer: str | None = None,
             formatter: str | None = None,
             neato_no_op: bool | int | None = None,
@@ -215,7 +215,7 @@ def drawing_class() -> Any:
             if outfile is not None:
                 out_path = Path(outfile)
                 if format is None:
-                    format = out_path.suffix.lstrip('.') or None  # noqa: A001
+                    format = out_path.suffix.lstrip('.') or None
                 if directory is None and self.directory:
                     out_path = Path(self.directory, out_path)
                 if filename is None:

@@ -340,8 +340,8 @@ def test_both_renderers_lay_out_alike(monkeypatch, tmp_path):
 
 
 def test_microgrid_draw_is_the_function_however_the_module_was_imported():
-    import microgrid.draw  # noqa: F401 - importing the module must not rebind the name
-    import microgrid.viz.draw  # noqa: F401 - nor importing it at its new place
+    import microgrid.draw  # importing the module must not rebind the name
+    import microgrid.viz.draw  # nor importing it at its new place
 
     v = Value(1.0, 'v') * 2.0
     assert callable(microgrid.draw) and import_module('microgrid.draw') is draw_module
