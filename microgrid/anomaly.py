@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from microgrid.engine import Value
-from microgrid.names import name_of
+from microgrid.text import name_of
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 

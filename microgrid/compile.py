@@ -66,10 +66,11 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from microgrid import engine, names, switches, tracing
+from microgrid import engine, switches, tracing
+from microgrid import text as names  # name_of: the display names are in microgrid.text
 from microgrid.engine import Value
 from microgrid.guards import Guards, guards_for
-from microgrid.labels import fmt as _fmt
+from microgrid.text import fmt as _fmt
 
 np: Any = None  # numpy, imported on first use (it is heavy for `import microgrid`)
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from microgrid import engine
 from microgrid.engine import Value, _topological_order
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
 from microgrid.switches import enable_grad
+from microgrid.text import fmt as _fmt
+from microgrid.text import name_of
 
 __all__ = ['SYMBOLIC', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from microgrid.engine import Value, _to_float, _topological_order
-from microgrid.labels import step_text
+from microgrid.text import step_text
 
 __all__ = ['Step', 'backward_steps']
 

@@ -270,7 +270,7 @@ def test_aliases_are_the_module_they_stand_for(path):
     old, new = module_name(path), ALIASES[path]
     assert importlib.import_module(old) is importlib.import_module(new)
     body = [n for n in ast.parse((ROOT / path).read_text(encoding='utf-8')).body]
-    assert len(body) <= 4, f'{path} should be only a docstring and the alias'
+    assert len(body) <= 6, f'{path} should be only a docstring and the alias'
 
 
 def test_draw_and_compile_stay_functions_after_importing_their_modules():

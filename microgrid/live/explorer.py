@@ -17,9 +17,9 @@ from typing import Any
 
 import traitlets
 
-from microgrid.draw import _build, _collect
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, prefix, script
+from microgrid.viz.draw import _build, _collect
 
 __all__ = ['Explorer']
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import traitlets
 
-from microgrid.draw import HIGHLIGHT, LEAF_FILL, _names_of
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, prefix, script
-from microgrid.names import name_of
-from microgrid.player import DONE_FILL, PARTIAL_FILL, UNKNOWN, _check_common, _Scene
+from microgrid.text import name_of
+from microgrid.viz.draw import HIGHLIGHT, LEAF_FILL, _names_of
+from microgrid.viz.player import DONE_FILL, PARTIAL_FILL, UNKNOWN, _check_common, _Scene
 
 __all__ = ['Stepper']
 
