@@ -41,8 +41,8 @@ def classic_neuron() -> Value:
     return o
 
 
-# The classic neuron as a command, for the help text and the hint.
 CLASSIC = "microgrid grad 'tanh(x1*w1 + x2*w2 + b)' x1=2 x2=0 w1=-3 w2=1 b=6.8813735870195432"
+"""The classic neuron as a command, for the help text and the hint."""
 DEFAULT_DRAWING = 'graph.svg'
 GRAD_DIGITS = 10  # grad is a calculator: more digits than the teaching instruments' 6
 
@@ -272,5 +272,5 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-# The command named on the command line -> the function that runs it.
 COMMANDS = {'grad': _grad, 'step': _step, 'draw': _draw, 'demo': _demo}
+"""The command named on the command line -> the function that runs it."""

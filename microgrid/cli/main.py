@@ -19,8 +19,11 @@ from microgrid.cli.expr import ExprError, _error_text
 __all__ = ['EXIT_BROKEN_PIPE', 'EXIT_ERROR', 'EXIT_INTERRUPTED', 'build_parser', 'main']
 
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+"""The exit status of an error (a usage error, a bad expression): as argparse's."""
+EXIT_INTERRUPTED = 130
+"""The exit status after Ctrl-C: 128 + SIGINT, as shells report it."""
+EXIT_BROKEN_PIPE = 141
+"""The exit status when the reader of the output went away: 128 + SIGPIPE."""
 
 
 # The examples each --help prints; tests/cli/test_cli.py runs every one as written.

@@ -43,6 +43,7 @@ INSTALL_HINT = (
     "graphviz`, conda: `conda install graphviz`) and put it on PATH, or set MICROGRID_DOT "
     "to the path of either program"
 )
+"""What to install when no renderer is found (every such error ends with it)."""
 
 
 class RendererNotFoundError(RuntimeError):

@@ -30,8 +30,11 @@ __all__ = ['DONE_FILL', 'PARTIAL_FILL', 'UNKNOWN']
 
 SVG_NS = 'http://www.w3.org/2000/svg'
 UNKNOWN = 'grad ?'
+"""The grad field of a node that backward has not reached yet."""
 PARTIAL_FILL = '#fff3c4'
+"""The fill of a node that has part of its gradient."""
 DONE_FILL = '#d9f2d9'
+"""The fill of a node that has all of its gradient."""
 HOT_WIDTH = '2.5'
 
 
