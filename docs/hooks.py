@@ -107,7 +107,7 @@ API_PAGES: list[tuple[str, list[tuple[str, str]]]] = [
     (
         'The command line',
         [
-            ('microgrid', 'microgrid.cli.main'),
+            ('microgrid', 'microgrid.cli.app'),
             ('The commands', 'microgrid.cli.commands'),
             ('Expressions', 'microgrid.cli.expr'),
             ('What an expression may contain', 'microgrid.cli.syntax'),

@@ -78,7 +78,7 @@ LAYOUT = {
     'microgrid/live/stepper.py': 'Stepper: backward step by step, in a widget',
     # cli/: the command line
     'microgrid/cli/__init__.py': 'the command line package: main',
-    'microgrid/cli/main.py': 'parsing the command line, errors as one line, dispatch',
+    'microgrid/cli/app.py': 'main(): parsing the command line, errors as one line, dispatch',
     'microgrid/cli/commands.py': 'the commands: grad, step, draw, demo',
     'microgrid/cli/expr.py': 'an expression and its stack machine',
     'microgrid/cli/syntax.py': "what an expression may contain: Python's ast, checked",
@@ -164,7 +164,7 @@ RANK = {
 # (importer, imported) -> why. Empty today; e.g. engine's Value.backward_steps importing
 # autograd.steps on first use belongs here.
 SEAMS: dict[tuple[str, str], str] = {
-    ('microgrid.cli.main', 'microgrid'): 'the --version text reads microgrid.__version__',
+    ('microgrid.cli.app', 'microgrid'): 'the --version text reads microgrid.__version__',
 }
 
 
@@ -275,10 +275,12 @@ def test_aliases_are_the_module_they_stand_for(path):
 
 def test_draw_and_compile_stay_functions_after_importing_their_modules():
     import microgrid
+    import microgrid.cli.app
     import microgrid.draw
     import microgrid.viz.draw
 
     assert callable(microgrid.draw) and callable(microgrid.compile)
+    assert callable(microgrid.cli.main)  # the console script's microgrid.cli:main
     assert not isinstance(microgrid.draw, type(microgrid))
 
 

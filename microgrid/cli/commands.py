@@ -1,7 +1,7 @@
 """The commands of the command line: grad, step, draw, demo, and no command at all.
 
 Each takes the parsed arguments and returns the exit status; a usage error is a CLIError
-(microgrid.cli.main prints it as one line). Expressions are parsed safely by
+(microgrid.cli.app prints it as one line). Expressions are parsed safely by
 microgrid.cli.expr (never eval'd); numbers are written by microgrid.text.fmt.
 """
 

@@ -18,7 +18,7 @@ import torch
 from microgrid import Value
 from microgrid.cli import main
 
-cli = import_module('microgrid.cli.main')  # the module; microgrid.cli.main is the function
+cli = import_module('microgrid.cli.app')  # the module that holds main
 
 torch.set_default_dtype(torch.float64)
 
