@@ -19,7 +19,7 @@ import traitlets
 
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, prefix, script
-from microgrid.viz.draw import _build, _collect
+from microgrid.viz.draw import build_graph, collect_nodes
 
 __all__ = ['Explorer']
 
@@ -109,7 +109,7 @@ class Explorer(LiveWidget):
             raise
         if not isinstance(out, Value):
             raise TypeError(f"fn must return a Value, got {type(out).__name__}")
-        _collect(out, self._max_nodes)  # too large: GraphTooLargeError says what to do
+        collect_nodes(out, self._max_nodes)  # too large: GraphTooLargeError says what to do
         out.backward()
         self._leaf_values = leaves
         return out
@@ -129,7 +129,7 @@ class Explorer(LiveWidget):
             name = v.label or ('out' if v is root else f'n{i}')
             names[f'{name}#{i}' if name in names else name] = copies[v]
         widest = {c: f'grad {_WIDEST}' for c in copies.values()}
-        g, _ = _build(
+        g, _ = build_graph(
             copies[root], names=names, show_local_grads=True, max_nodes=self._max_nodes,
             id_prefix=self.prefix, grad_text=widest,
         )  # fmt: skip
@@ -137,7 +137,7 @@ class Explorer(LiveWidget):
         self.svg = g.pipe(format='svg', encoding='utf-8')
 
     def _show(self, root: Value, values: dict[str, float]) -> None:
-        order = _collect(root, self._max_nodes)
+        order = collect_nodes(root, self._max_nodes)
         shape = _structure(order)
         if shape != self._shape:
             self._layout(root, order)

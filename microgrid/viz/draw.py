@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.steps import Step
 from microgrid.text import fmt as _fmt
-from microgrid.text import name_of, short_parameter_names
-from microgrid.text import names_from as _names_of  # the live Stepper imports it from here
+from microgrid.text import name_of, names_from, short_parameter_names
 from microgrid.viz.render import (  # re-exported: draw's renderer is part of its API
     Renderer,
     RendererNotFoundError,
@@ -44,6 +43,8 @@ __all__ = [
     'GraphTooLargeError',
     'Renderer',
     'RendererNotFoundError',
+    'build_graph',
+    'collect_nodes',
     'draw',
     'find_renderer',
     'render_source',
@@ -102,7 +103,7 @@ def _check_max_nodes(max_nodes: Any) -> None:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
 
 
-def _collect(root: Value, max_nodes: int) -> list[Value]:
+def collect_nodes(root: Value, max_nodes: int) -> list[Value]:
     """Every Value root depends on, parents before children; stops past max_nodes."""
     _check_max_nodes(max_nodes)
     order: list[Value] = []
@@ -203,7 +204,7 @@ def _record(fields: list[str], rankdir: str) -> str:
     return '{ ' + body + ' }' if rankdir in ('LR', 'RL') else body
 
 
-def _build(
+def build_graph(
     root: Value,
     *,
     names: Any = None,
@@ -219,8 +220,8 @@ def _build(
     _check_root(root, 'draw')
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
-    order = _collect(root, max_nodes)
-    named = _names_of(names)
+    order = collect_nodes(root, max_nodes)
+    named = names_from(names)
     hl = _resolve_highlight(highlight, set(order))
     index = {v: i for i, v in enumerate(order)}
     p = id_prefix
@@ -318,7 +319,7 @@ def draw(
     Values raise GraphTooLargeError. Render with ``.pipe(format='svg')``,
     ``.render(outfile='graph.svg')`` or by displaying it in Jupyter.
     """
-    g, _ = _build(
+    g, _ = build_graph(
         root,
         names=names,
         rankdir=rankdir,

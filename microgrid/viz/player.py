@@ -27,8 +27,7 @@ from microgrid.engine import Value
 from microgrid.text import name_of, names_from
 from microgrid.viz.draw import _RANKDIRS, HIGHLIGHT, _check_root
 from microgrid.viz.raster import rasterize as _rasterize
-from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, _check_common, _prefix, _Scene
-from microgrid.viz.scene import UNKNOWN as UNKNOWN  # the live Stepper imports it from here
+from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, Scene, check_arguments, new_prefix
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
 
@@ -80,7 +79,7 @@ def _legend(show_local_grads: bool) -> str:
 
 
 def _fragment(
-    scene: _Scene, interval: int, standalone: bool, title: str, show_local_grads: bool
+    scene: Scene, interval: int, standalone: bool, title: str, show_local_grads: bool
 ) -> str:
     uid = scene.prefix + 'player'
     data_id = scene.prefix + 'data'
@@ -153,7 +152,7 @@ def _check_door(
     **paths: Any,
 ) -> None:
     _check_root(root, who)
-    _check_common(names, show_local_grads)
+    check_arguments(names, show_local_grads)
     if not isinstance(rankdir, str):
         raise TypeError(f"rankdir must be a str, got {type(rankdir).__name__}")
     if rankdir not in _RANKDIRS:
@@ -211,7 +210,7 @@ def backprop_player(
 # -----------------------------------------------------------------------------
 
 
-def _frames(scene: _Scene) -> Iterator[_Scene]:
+def _frames(scene: Scene) -> Iterator[Scene]:
     """The scene showing frame 0, then frame 1, ... (the same object, changed each time)."""
     scene.reset()
     for k in range(len(scene.frames)):
@@ -226,9 +225,9 @@ def _scene(
     show_local_grads: bool,
     max_nodes: int,
     caption_in_svg: bool = True,
-) -> _Scene:
-    _check_common(names, show_local_grads)
-    return _Scene(root, names, rankdir, show_local_grads, max_nodes, _prefix(), caption_in_svg)
+) -> Scene:
+    check_arguments(names, show_local_grads)
+    return Scene(root, names, rankdir, show_local_grads, max_nodes, new_prefix(), caption_in_svg)
 
 
 def backprop_frames(

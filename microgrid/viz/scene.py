@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.text import display_name, names_from
 from microgrid.text import fmt as _fmt
-from microgrid.viz.draw import HIGHLIGHT, _build, _check_root, _collect
+from microgrid.viz.draw import HIGHLIGHT, _check_root, build_graph, collect_nodes
 
-__all__ = ['DONE_FILL', 'PARTIAL_FILL', 'UNKNOWN']
+__all__ = ['DONE_FILL', 'PARTIAL_FILL', 'UNKNOWN', 'Scene', 'check_arguments', 'new_prefix']
 
 SVG_NS = 'http://www.w3.org/2000/svg'
 UNKNOWN = 'grad ?'
@@ -48,7 +48,7 @@ class _Frame(NamedTuple):
 
 def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[_Frame]]:
     """Run backward_steps() on zeroed grads, note every step, and restore every grad."""
-    order = _collect(root, max_nodes)
+    order = collect_nodes(root, max_nodes)
     index = {v: i for i, v in enumerate(order)}
     named = names_from(names)
 
@@ -95,7 +95,7 @@ def _local(tag: str) -> str:
     return tag.rsplit('}', 1)[-1]
 
 
-class _Scene:
+class Scene:
     """The SVG laid out once, and the elements each frame changes."""
 
     def __init__(
@@ -117,7 +117,7 @@ class _Scene:
             if len(f.text) > len(widest[v]):
                 widest[v] = f.text
         caption = max((f.caption for f in self.frames), key=len)
-        g, order = _build(
+        g, order = build_graph(
             root,
             names=names,
             rankdir=rankdir,
@@ -227,11 +227,13 @@ class _Scene:
         }
 
 
-def _prefix() -> str:
+def new_prefix() -> str:
+    """A fresh prefix for the SVG's ids, so that two pictures on one page never clash."""
     return 'mg' + secrets.token_hex(4) + '-'
 
 
-def _check_common(names: Any, show_local_grads: Any) -> None:
+def check_arguments(names: Any, show_local_grads: Any) -> None:
+    """The checks every entry point makes before any work: TypeError naming the argument."""
     names_from(names)  # a mapping such as locals(), or a Module; anything else: TypeError
     if not isinstance(show_local_grads, bool):
         raise TypeError(f"show_local_grads must be a bool, got {show_local_grads!r}")

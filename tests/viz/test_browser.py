@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from microgrid import Value
-from microgrid.viz.draw import HIGHLIGHT, _collect
+from microgrid.viz.draw import HIGHLIGHT, collect_nodes
 from microgrid.viz.player import backprop_player
 
 
@@ -92,7 +92,7 @@ def edge_stroke(pg, edge_id: str) -> str:
 
 def test_next_moves_the_highlighted_edge_and_fills_in_grads(page):
     pg, errors, requests, path, L = page
-    root = f'v{_collect(L, 500).index(L)}'
+    root = f'v{collect_nodes(L, 500).index(L)}'
     assert current(pg) == [root]  # the seed: the root L
     assert grad_texts(pg)['L'] == 'grad 1.0' and grad_texts(pg)['a'] == 'grad ?'
     history = []

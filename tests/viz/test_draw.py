@@ -114,7 +114,7 @@ def test_svg_holds_labels_data_grads_and_local_derivatives(renderer):
     ops = sorted(texts[0] for texts in nodes.values() if len(texts) == 1)
     assert ops == ['*', '*', '+', '+', 'tanh']
     # every edge into an op carries the local derivative d(node)/d(parent)
-    ids = {v: i for i, v in enumerate(draw_module._collect(o, 500))}
+    ids = {v: i for i, v in enumerate(draw_module.collect_nodes(o, 500))}
     for v, i in ids.items():
         for k, local in enumerate(v.local_grads):
             title, texts, _ = edges[f'e{i}_{k}']
@@ -220,7 +220,7 @@ def test_highlight_a_node_an_edge_a_path_and_an_explain_path():
     x, y = Value(2.0, 'x'), Value(3.0, 'y')
     m = x * y
     out = m + x
-    order = draw_module._collect(out, 500)
+    order = draw_module.collect_nodes(out, 500)
     i = {v: n for n, v in enumerate(order)}
     assert hot_ids(draw(out, highlight=x)) == {f'v{i[x]}'}
     edge = {f'v{i[x]}', f'v{i[m]}', f'o{i[m]}', f'f{i[m]}', f'e{i[m]}_0'}

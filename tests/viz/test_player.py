@@ -12,7 +12,7 @@ import pytest
 
 import microgrid
 from microgrid import Value
-from microgrid.viz.draw import HIGHLIGHT, _collect, find_renderer
+from microgrid.viz.draw import HIGHLIGHT, collect_nodes, find_renderer
 from microgrid.viz.player import DONE_FILL, backprop_frames, backprop_gif, backprop_player
 
 torch = pytest.importorskip('torch', reason='torch (a dev dependency) gives the reference grads')
@@ -51,7 +51,7 @@ def torch_grads(leaves):
 
 
 def n_steps(root: Value) -> int:
-    return 1 + sum(len(v.parents) for v in _collect(root, 10_000))
+    return 1 + sum(len(v.parents) for v in collect_nodes(root, 10_000))
 
 
 def player_data(page: str) -> dict:
@@ -73,7 +73,7 @@ def test_one_frame_per_step_and_no_external_url(tmp_path):
         assert f'data-act="{act}"' in page
     assert 'type="range"' in page and 'ArrowRight' in page and 'ArrowLeft' in page
     # the frames follow backward_steps: the seed, then each edge in order
-    order = _collect(L, 500)
+    order = collect_nodes(L, 500)
     index = {v: i for i, v in enumerate(order)}
     seen: dict = {}
     prefix = data['prefix']
@@ -153,14 +153,14 @@ def test_the_users_grads_are_left_as_they_were(tmp_path):
     L, leaves = graph()
     L.backward()
     leaves['a'].grad = 123.0  # as if accumulated from an earlier pass
-    before = {v: v.grad for v in _collect(L, 500)}
+    before = {v: v.grad for v in collect_nodes(L, 500)}
     backprop_player(L)
     backprop_frames(L, tmp_path, format='svg')
     backprop_gif(L, tmp_path / 'x.gif', scale=0.5)
-    assert {v: v.grad for v in _collect(L, 500)} == before
+    assert {v: v.grad for v in collect_nodes(L, 500)} == before
     # and the frames showed this pass alone (leaf grads zeroed first), not 123 + ...
     data = player_data(backprop_player(L))
-    a_index = _collect(L, 500).index(leaves['a'])
+    a_index = collect_nodes(L, 500).index(leaves['a'])
     last_a = [f[1] for f in data['frames'] if f[0] == a_index][-1]
     assert float(last_a.split()[1]) == pytest.approx(torch_grads(leaves)['a'])
 
