@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck pytest test-cpu-portable bench clean dist docs course course-html
+.PHONY: demo test test-fast lint typecheck pytest test-cpu-portable bench clean dist docs course course-html
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test-cpu-portable: $(VENV)/.dev-installed
 	NPY_DISABLE_CPU_FEATURES="$$($(BIN)/python tests/compiler/avx512.py)" \
 	OPENBLAS_CORETYPE=Haswell $(BIN)/pytest tests/compiler
 
+# Everything but the tests marked slow (course, docs, wheel, browser): a minute, not several.
+test-fast: $(VENV)/.dev-installed
+	$(BIN)/pytest -m "not slow" tests
+
 $(VENV)/.course-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[course]'
 	touch $@ $(VENV)/.run-installed
@@ -68,7 +72,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
 
-# The docs site and the distributions (see docs/build_site.py and tests/test_wheel.py).
+# The docs site and the distributions (see docs/build_site.py and tests/docs/test_wheel.py).
 # Over the dev extra: a lesson missing from build/executed is executed, and lessons use torch.
 $(VENV)/.docs-installed: pyproject.toml $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs,dist]'

@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import workloads  # noqa: E402
+import workloads
 
 LIMIT = 3.0  # issue 25: a compiled step at most 3x hand-written numpy
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import workloads  # noqa: E402
+import workloads
 
-import microgrid  # noqa: E402
+import microgrid
 
 
 def main() -> int:

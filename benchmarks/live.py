@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from microgrid.live import Explorer, Playground  # noqa: E402
+from microgrid.live import Explorer, Playground
 
 
 def playground_fps(fps: float, seconds: float, repeats: int) -> tuple[float, float]:

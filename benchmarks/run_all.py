@@ -35,7 +35,7 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import workloads  # noqa: E402
+import workloads
 
 STEPS = 100  # the demo's length
 

@@ -1,6 +1,6 @@
 """Build the docs site into site/ with ``mkdocs build --strict``, unless it is up to date.
 
-``make docs`` runs this; so does tests/test_docs.py, which needs the built site. The site is
+``make docs`` runs this; so does tests/docs/test_docs.py, which needs the built site. The site is
 up to date when site/.inputs holds the fingerprint (a SHA-256 over the names and bytes) of
 everything the build reads: mkdocs.yml, docs/, the package, the notebooks and their
 executed copies in build/executed/, README/BENCHMARKS/CHANGELOG. So ``make test`` builds the

@@ -1,8 +1,9 @@
 """MkDocs hooks: the parts of the site that are made from the project at build time.
 
-- **API pages**, one per module of ``API_MODULES`` that exists in the package, each a
-  mkdocstrings ``::: microgrid.<module>`` block (the docstrings are the only copy). A new
-  public module is one new line in ``API_MODULES``; tests/test_docs.py fails until it is there.
+- **API pages**, one per part of the public layout (``API_PAGES``: Value, autograd, nn,
+  pictures, compile, live, the command line, the course), each a mkdocstrings
+  ``::: microgrid.<module>`` block per module (the docstrings are the only copy). A new public
+  module is one new line in ``API_PAGES``; tests/docs/test_docs.py fails until it is there.
 - **The course**: every lesson in ``notebooks/``, rendered by mkdocs-jupyter (not executed
   again) from the executed copy in ``build/executed/<stem>.ipynb`` that the course test
   writes. A copy that is missing or older than its notebook is executed here, once.
@@ -43,71 +44,162 @@ NOTEBOOKS = ROOT / 'notebooks'
 EXECUTED = ROOT / 'build' / 'executed'
 log = logging.getLogger('mkdocs.hooks.microgrid')
 
-# The API reference, in reading order: (title, module). One line per module; a module that
-# does not exist (yet) is left out of the site. tests/test_docs.py fails when a public module
-# of the package is missing here.
-API_MODULES = [
-    ('Engine', 'microgrid.engine'),
-    ('Switches (no_grad, detect_anomaly)', 'microgrid.switches'),
-    ('Names', 'microgrid.names'),
-    ('Labels and numbers', 'microgrid.labels'),
-    ('Steps', 'microgrid.steps'),
-    ('Anomaly checks', 'microgrid.anomaly'),
-    ('Tracing', 'microgrid.tracing'),
-    ('Autograd', 'microgrid.autograd'),
-    ('Higher order', 'microgrid.autograd.functional'),
-    ('Symbolic derivative rules', 'microgrid.autograd.symbolic'),
-    ('nn', 'microgrid.nn'),
-    ('Saving and loading', 'microgrid.saving'),
-    ('Losses', 'microgrid.losses'),
-    ('Optimizers', 'microgrid.optim'),
-    ('Data', 'microgrid.data'),
-    ('Training', 'microgrid.training'),
-    ('Explain', 'microgrid.autograd.explain'),
-    ('Draw', 'microgrid.draw'),
-    ('Player', 'microgrid.player'),
-    ('Raster (SVG to PNG)', 'microgrid.raster'),
-    ('Plot', 'microgrid.plot'),
-    ('Live widgets', 'microgrid.live'),
-    ('Compile', 'microgrid.compiler'),
-    ('Compile guards', 'microgrid.compiler.guards'),
-    ('Gradcheck', 'microgrid.autograd.gradcheck'),
-    ('Course helpers', 'microgrid.course'),
-    ('Course exercises', 'microgrid.course.exercises'),
-    ('Check your engine', 'microgrid.course.engine_check'),
-    ('Check your MLP', 'microgrid.course.nn_check'),
-    ('Course as HTML', 'microgrid.course.html'),
-    ('Expressions', 'microgrid.expr'),
-    ('Command line', 'microgrid.cli'),
-    ('Demo', 'microgrid.demo'),
+# The API reference follows what users call, not the files: one page per part of the public
+# layout, each with its modules in reading order as (section title, module). A module that
+# does not exist (yet) is left out, so the old and the new place of a module that is moving
+# can both be listed. tests/docs/test_docs.py fails when a public module is on no page.
+API_PAGES: list[tuple[str, list[tuple[str, str]]]] = [
+    ('Value and its ops', [('Value, sum, dot, backward', 'microgrid.engine')]),
+    (
+        'Autograd: functions and modes',
+        [
+            ('grad, hessian, jacobian, hvp, jvp', 'microgrid.autograd.functional'),
+            ('Modes: no_grad, enable_grad, detect_anomaly', 'microgrid.autograd.modes'),
+            ('Backward step by step', 'microgrid.autograd.steps'),
+            ('explain', 'microgrid.autograd.explain'),
+            ('gradcheck', 'microgrid.autograd.gradcheck'),
+            ('Anomaly checks', 'microgrid.autograd.anomaly'),
+            ('Symbolic rules (create_graph)', 'microgrid.autograd.symbolic'),
+            ('Copy and pickle', 'microgrid.autograd.copying'),
+            ('Tracing', 'microgrid.autograd.tracing'),
+            ('The autograd package', 'microgrid.autograd'),
+        ],
+    ),
+    (
+        'nn: networks and training',
+        [
+            ('Modules and layers', 'microgrid.nn'),
+            ('Module', 'microgrid.nn.module'),
+            ('Neuron, Layer, MLP', 'microgrid.nn.layers'),
+            ('Losses', 'microgrid.nn.losses'),
+            ('Optimizers', 'microgrid.nn.optim'),
+            ('Data', 'microgrid.nn.data'),
+            ('Training', 'microgrid.nn.training'),
+            ("fit's checks", 'microgrid.nn.checks'),
+            ('Saving and loading', 'microgrid.nn.serialization'),
+            ('To PyTorch', 'microgrid.nn.interop'),
+        ],
+    ),
+    (
+        'Pictures: draw, player, plot',
+        [
+            ('draw', 'microgrid.viz.draw'),
+            ('The backprop player', 'microgrid.viz.player'),
+            ('Plots', 'microgrid.viz.plot'),
+            ('Names and numbers in every picture', 'microgrid.text'),
+            ('Renderers', 'microgrid.viz.render'),
+            ("The player's frames", 'microgrid.viz.scene'),
+            ('SVG to PNG', 'microgrid.viz.raster'),
+            ('The pictures package', 'microgrid.viz'),
+        ],
+    ),
+    (
+        'compile',
+        [
+            ('compile', 'microgrid.compiler'),
+            ('The compiled function', 'microgrid.compiler.api'),
+            ('Guards', 'microgrid.compiler.guards'),
+        ],
+    ),
+    ('Live widgets', [('Stepper, Explorer, Playground', 'microgrid.live')]),
+    (
+        'The command line',
+        [
+            ('microgrid', 'microgrid.cli.app'),
+            ('The commands', 'microgrid.cli.commands'),
+            ('Expressions', 'microgrid.cli.expr'),
+            ('What an expression may contain', 'microgrid.cli.syntax'),
+            ('The demo', 'microgrid.cli.demo'),
+            ('The cli package', 'microgrid.cli'),
+        ],
+    ),
+    (
+        'The course',
+        [
+            ('Course helpers', 'microgrid.course'),
+            ('Exercises', 'microgrid.course.exercises'),
+            ('Check your engine', 'microgrid.course.engine_check'),
+            ('Check your MLP', 'microgrid.course.nn_check'),
+            ('The course as HTML', 'microgrid.course.html'),
+        ],
+    ),
 ]
+
+# micrograd's names for Value's internals, documented once (not among Value's members).
+MICROGRAD_NAMES = ['_prev', '_op', '_backward']
 
 
 def module_exists(module: str) -> bool:
-    """Whether ``microgrid.x`` (or ``microgrid.x.y``) is in the source tree."""
+    """Whether ``microgrid.x`` (or ``microgrid.x.y``) is in the source tree, and not an
+    alias of a module that moved (an alias is documented at its new place)."""
     path = ROOT.joinpath(*module.split('.'))
-    return path.with_suffix('.py').is_file() or (path / '__init__.py').is_file()
+    file = path.with_suffix('.py') if path.with_suffix('.py').is_file() else path / '__init__.py'
+    return file.is_file() and 'this alias keeps the old import path' not in file.read_text()
+
+
+def api_pages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """API_PAGES with the modules that exist (a page with none is left out)."""
+    pages = []
+    for title, sections in API_PAGES:
+        present = [(t, m) for t, m in sections if module_exists(m)]
+        if present:
+            pages.append((title, present))
+    return pages
 
 
 def api_modules() -> list[tuple[str, str]]:
-    """The (title, module) pairs of API_MODULES that exist."""
-    return [(title, m) for title, m in API_MODULES if module_exists(m)]
+    """The (section title, module) pairs of every page, in reading order."""
+    return [pair for _, sections in api_pages() for pair in sections]
+
+
+def _slug(title: str) -> str:
+    return re.sub(r'[^a-z0-9]+', '-', title.split(':')[0].lower()).strip('-')
 
 
 def api_page_uri(module: str) -> str:
+    """The page that documents ``module`` (an alias of a moved module: its new page)."""
+    for title, sections in API_PAGES:
+        if any(m == module for _, m in sections):
+            return f'api/{_slug(title)}.md'
     return f"api/{module.removeprefix('microgrid.').replace('.', '_')}.md"
 
 
-def api_page(title: str, module: str) -> str:
-    """The markdown of one API page: the module's docstring and its public names."""
-    return (
-        f'# {title}\n\n'
-        f'::: {module}\n'
-        '    options:\n'
-        '      show_root_heading: false\n'
-        '      show_root_toc_entry: false\n'
-        '      heading_level: 2\n'
-    )
+def api_page(title: str, sections: list[tuple[str, str]]) -> str:
+    """The markdown of one API page: each module's docstring and its public names."""
+    parts = [f'# {title}\n']
+    for section, module in sections:
+        parts.append(
+            f'## {section}\n\n'
+            f'::: {module}\n'
+            '    options:\n'
+            '      show_root_heading: false\n'
+            '      show_root_toc_entry: false\n'
+            '      heading_level: 3\n'
+        )
+    if any(m == 'microgrid.engine' for _, m in sections):
+        parts.append(micrograd_section())
+    return '\n'.join(parts)
+
+
+def micrograd_section() -> str:
+    """micrograd's names for a Value's parents, op and backward step, documented once."""
+    lines = [
+        '## Compatibility: micrograd\'s names\n',
+        "micrograd's own spellings work on a Value, so the lecture's code runs as written. "
+        "They are not part of microgrid's API: use the names beside them.\n",
+        '| micrograd | microgrid | what it is |',
+        '|---|---|---|',
+    ]
+    from microgrid.engine import Value
+
+    instead = {'_prev': '`parents`', '_op': '`op`', '_backward': '`propagate()`'}
+    for name in MICROGRAD_NAMES:
+        obj = inspect.getattr_static(Value, name, None)
+        if obj is None:
+            continue
+        what = _first_line(obj).replace('|', r'\|')  # a property's own doc
+        lines.append(f'| `{name}` | {instead.get(name, "")} | {what} |')
+    return '\n'.join(lines) + '\n'
 
 
 def _first_line(obj: Any) -> str:
@@ -131,13 +223,17 @@ def api_index() -> str:
             what = _first_line(obj)
         what = what.replace('|', r'\|')
         rows.append(f'| {target} | {what} |')
-    modules = '\n'.join(f'- [{title}]({api_page_uri(m)[4:]}): `{m}`' for title, m in api_modules())
+    modules = '\n'.join(
+        f'- [{title}]({api_page_uri(sections[0][1])[4:]}): '
+        + ', '.join(f'`{m}`' for _, m in sections)
+        for title, sections in api_pages()
+    )
     return (
         '# API reference\n\n'
         'Generated from the docstrings. `import microgrid` gives these names; heavy modules '
         '(numpy, matplotlib, graphviz) load on first use.\n\n'
         '| name | what it is |\n|---|---|\n' + '\n'.join(rows) + '\n\n'
-        '## By module\n\n' + modules + '\n'
+        '## By part\n\n' + modules + '\n'
     )
 
 
@@ -222,7 +318,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
             entry = {'The course': pages}
         elif entry == {'API reference': 'api/index.md'}:
             pages = [{'Overview': 'api/index.md'}]
-            pages += [{title: api_page_uri(m)} for title, m in api_modules()]
+            pages += [{title: api_page_uri(sections[0][1])} for title, sections in api_pages()]
             entry = {'API reference': pages}
         nav.append(entry)
     config.nav = nav
@@ -238,8 +334,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for nb in lessons():
         (staging / 'course' / nb.name).write_text(staged_notebook(EXECUTED / nb.name))
         files.append(File(f'course/{nb.name}', str(staging), config.site_dir, False))
-    for title, module in api_modules():
-        files.append(File.generated(config, api_page_uri(module), content=api_page(title, module)))
+    for title, sections in api_pages():
+        uri = api_page_uri(sections[0][1])
+        files.append(File.generated(config, uri, content=api_page(title, sections)))
     files.append(File.generated(config, 'api/index.md', content=api_index()))
     for name, uri in (('BENCHMARKS.md', 'benchmarks.md'), ('CHANGELOG.md', 'changelog.md')):
         files.append(File.generated(config, uri, content=(ROOT / name).read_text()))

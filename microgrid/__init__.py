@@ -10,7 +10,7 @@ from importlib import import_module
 from typing import Any
 
 # The alias modules first: importing one later would re-bind the function of its name
-from microgrid import compile as _compile_module  # noqa: F401, I001
+from microgrid import compile as _compile_module  # noqa: F401
 from microgrid import explain as _explain_module  # noqa: F401
 from microgrid import gradcheck as _gradcheck_module  # noqa: F401
 from microgrid.autograd.explain import explain
@@ -27,16 +27,16 @@ from microgrid.autograd.steps import Step
 from microgrid.compiler.api import TraceMismatchError, compile
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
-from microgrid.names import name_of
+from microgrid.text import name_of
 
 __version__ = "0.1.0"
 
 # public name -> the module that defines it (imported when first used)
 _LAZY = {
     'fit': 'microgrid.training',
-    'backprop_player': 'microgrid.player',
-    'backprop_frames': 'microgrid.player',
-    'backprop_gif': 'microgrid.player',
+    'backprop_player': 'microgrid.viz.player',
+    'backprop_frames': 'microgrid.viz.player',
+    'backprop_gif': 'microgrid.viz.player',
     'check_engine': 'microgrid.course.engine_check',
 }
 _SUBMODULES = {'higher', 'nn', 'losses', 'optim', 'data', 'plot', 'training', 'player', 'cli'}

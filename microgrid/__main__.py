@@ -2,4 +2,6 @@
 
 from microgrid.cli import main
 
+__all__: list[str] = []
+
 raise SystemExit(main())

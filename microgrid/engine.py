@@ -195,7 +195,7 @@ class Value:
     tanh, sigmoid = _unary_method('tanh'), _unary_method('sigmoid')
     relu, softplus = _unary_method('relu'), _unary_method('softplus')
     sin, cos = _unary_method('sin'), _unary_method('cos')
-    __pos__ = lambda self: self  # noqa: E731 - +x is x
+    __pos__ = lambda self: self
 
     def leaky_relu(self, slope: Any = 0.01) -> Value:
         """x for x > 0, slope * x otherwise."""
@@ -204,10 +204,10 @@ class Value:
         return _binary(self, slope, 'leaky_relu', OPS['leaky_relu'])
 
     # -- comparisons and truth look at data (for max(), sorting, if statements) ------------
-    __lt__ = lambda self, other: self._data < _data(other)  # noqa: E731
-    __le__ = lambda self, other: self._data <= _data(other)  # noqa: E731
-    __gt__ = lambda self, other: self._data > _data(other)  # noqa: E731
-    __ge__ = lambda self, other: self._data >= _data(other)  # noqa: E731
+    __lt__ = lambda self, other: self._data < _data(other)
+    __le__ = lambda self, other: self._data <= _data(other)
+    __gt__ = lambda self, other: self._data > _data(other)
+    __ge__ = lambda self, other: self._data >= _data(other)
     __hash__ = object.__hash__  # identity, so Values work in sets and dicts
 
     def __bool__(self) -> bool:
@@ -308,7 +308,7 @@ def _constant(x: Any, op: str, met: list) -> float:  # a number in sum() or dot(
 
 
 # -- 3. many inputs, one node -----------------------------------------------------------
-def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - microgrid.sum, as torch.sum
+def sum(values: Iterable[Any]) -> Value:  # microgrid.sum, as torch.sum
     """The sum of values as ONE node whose parents are all the Value inputs."""
     values = values if type(values) is list else list(values)
     constants: list = []  # the numbers among values: they are added but get no edge

@@ -1,22 +1,11 @@
-"""Names for display: a node's label, or a short automatic name (v1, v2, ...) that it
-keeps once shown. Numbers are written by microgrid.labels.fmt."""
+"""Moved to microgrid.text; this alias keeps the old import path working."""
 
-from __future__ import annotations
+import sys
+from typing import TYPE_CHECKING
 
-import itertools
+from microgrid import text as _module
 
-from microgrid.engine import Value
+if TYPE_CHECKING:  # the names, for type checkers; at run time the module itself is used
+    from microgrid.text import *  # noqa: F403
 
-__all__ = ['name_of']
-
-_next_number = itertools.count(1)  # thread-safe: next() on a count is atomic
-
-
-def name_of(v: Value) -> str:
-    """The label of v, or its automatic name such as 'v3'."""
-    if v.label:
-        return v.label
-    meta = v._meta
-    if meta is None or 'name' not in meta:
-        meta = v._meta = {**(meta or {}), 'name': f"v{next(_next_number)}"}
-    return meta['name']
+sys.modules[__name__] = _module

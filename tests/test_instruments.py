@@ -56,18 +56,6 @@ def test_step_attributes() -> None:
     assert len(steps) == 1 + 6  # a seed, then one step per edge
 
 
-def test_automatic_names_are_short_stable_and_yield_to_labels() -> None:
-    x = Value(3.0)
-    y = x * x
-    text = [str(s) for s in y.backward_steps()]
-    ny, nx = microgrid.name_of(y), microgrid.name_of(x)
-    assert ny.startswith('v') and ny[1:].isdigit() and nx != ny
-    assert text[1] == f'{nx}.grad += d{ny}/d{nx} * {ny}.grad = 3.0 * 1.0 = 3.0  ({nx}.grad = 3.0)'
-    assert [str(s) for s in y.backward_steps()][0] == f'{ny}.grad = 1.0  (seed: d{ny}/d{ny})'
-    y.label = 'y'
-    assert str(next(y.backward_steps())) == 'y.grad = 1.0  (seed: dy/dy)'
-
-
 def random_graph(rng: random.Random, n_leaves: int = 4, n_ops: int = 25):
     """A random DAG with heavy reuse of earlier nodes."""
     nodes = [Value(rng.uniform(-1.5, 1.5)) for _ in range(n_leaves)]

@@ -11,7 +11,9 @@ import sys
 from typing import Any
 
 from microgrid.engine import Value
-from microgrid.names import name_of
+from microgrid.text import name_of
+
+__all__ = ['check_forward', 'checked_backward', 'user_site']
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 

@@ -11,8 +11,8 @@ import math
 from collections.abc import Iterator
 
 from microgrid.engine import Value, _topological_order
-from microgrid.labels import display_name
-from microgrid.labels import fmt as _fmt
+from microgrid.text import display_name
+from microgrid.text import fmt as _fmt
 
 __all__ = ['Path', 'explain', 'paths']
 

@@ -18,8 +18,8 @@ from microgrid import _numbers, engine
 from microgrid.autograd.modes import enable_grad
 from microgrid.autograd.symbolic import SYMBOLIC_RULES, check_agreement, symbolic_local_grads
 from microgrid.engine import Value, topological_order
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
+from microgrid.text import fmt as _fmt
+from microgrid.text import name_of
 
 __all__ = ['SYMBOLIC', 'backward_with_graph', 'grad', 'hessian', 'hvp', 'jacobian', 'jvp']
 

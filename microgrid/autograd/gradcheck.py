@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from microgrid.engine import Value, _topological_order
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
+from microgrid.text import fmt as _fmt
+from microgrid.text import name_of
 
 __all__ = ['GradcheckError', 'gradcheck', 'gradgradcheck']
 

@@ -144,19 +144,19 @@ class _PlainSwitch(_Switch):
         super().__init__(self._mode_when_on)
 
 
-class no_grad(_PlainSwitch):  # noqa: N801 - PyTorch's name
+class no_grad(_PlainSwitch):
     """Inside, ops record no parents: results are plain leaves (for updates, evaluation).
 
     Per thread; a context manager or a decorator, as ``torch.no_grad``."""
 
 
-class enable_grad(_PlainSwitch):  # noqa: N801 - PyTorch's name
+class enable_grad(_PlainSwitch):
     """Inside, ops record the graph again, even within ``no_grad()``."""
 
     _mode_when_on = True
 
 
-class set_grad_enabled(_Switch):  # noqa: N801 - PyTorch's name
+class set_grad_enabled(_Switch):
     """Turn graph recording on or off for this thread.
 
     As a plain call, ``set_grad_enabled(False)`` takes effect at once and lasts;
@@ -188,7 +188,7 @@ class set_grad_enabled(_Switch):  # noqa: N801 - PyTorch's name
         return set_grad_enabled(self._mode)
 
 
-class detect_anomaly(_PlainSwitch):  # noqa: N801 - PyTorch's name
+class detect_anomaly(_PlainSwitch):
     """Inside, a NaN or infinite result or gradient raises FloatingPointError at its
     source, naming the op, its operands and the line that made it (per thread)."""
 

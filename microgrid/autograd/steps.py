@@ -8,7 +8,7 @@ from typing import Any
 
 from microgrid._numbers import to_float
 from microgrid.engine import Value, topological_order
-from microgrid.labels import step_text
+from microgrid.text import step_text
 
 __all__ = ['Step', 'backward_steps']
 

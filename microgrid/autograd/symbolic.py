@@ -21,8 +21,8 @@ from typing import Any
 
 from microgrid import _numbers
 from microgrid.engine import Value
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
+from microgrid.text import fmt as _fmt
+from microgrid.text import name_of
 
 __all__ = ['SYMBOLIC_RULES', 'check_agreement', 'symbolic_local_grads']
 

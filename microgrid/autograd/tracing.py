@@ -11,6 +11,8 @@ from typing import Any
 from microgrid.autograd import modes as switches
 from microgrid.engine import Value
 
+__all__ = ['is_tracing', 'trace']
+
 
 @contextmanager
 def trace(callback: Callable[[Value, Any], None]) -> Iterator[None]:

@@ -32,7 +32,6 @@ __all__ = [
     'classic_schedule',
     'chain_rule_example',
     'classic_setup',
-    'pick_neuron',
     'run_demo',
 ]
 
@@ -63,7 +62,8 @@ class DemoResult(NamedTuple):
 
 def classic_setup(seed: int = 1337) -> tuple[Any, list[list[float]], list[int], Any]:
     """(model, X, y, optimizer): micrograd's demo network, data and SGD, seeded."""
-    from microgrid import data, nn, optim
+    from microgrid import nn
+    from microgrid.nn import data, optim
 
     X, y = data.make_moons(n_samples=N_SAMPLES, noise=NOISE, seed=seed)
     model = nn.MLP(2, [16, 16, 1], activation='relu', init='uniform', seed=seed)
@@ -73,7 +73,7 @@ def classic_setup(seed: int = 1337) -> tuple[Any, list[list[float]], list[int], 
 
 def classic_schedule(optimizer: Any, steps: int) -> Any:
     """micrograd's schedule lr = 1.0 - 0.9 * k / steps, as a LinearLR."""
-    from microgrid.optim import LinearLR
+    from microgrid.nn.optim import LinearLR
 
     return LinearLR(optimizer, 1.0, LR_END / LR_START, total_iters=steps)
 
@@ -101,28 +101,6 @@ def chain_rule_example() -> Value:
     o = named(m.tanh(), 'o')
     y = Value(1.0, 'y')  # the target
     return named(named(o - y, 'o - y') ** 2, 'L')
-
-
-def pick_neuron(model: Any, X: list[list[float]]) -> tuple[Value, dict[str, Value]]:
-    """One first-layer neuron on one input where its relu is active (so grads flow).
-
-    Returns the neuron's output o and names for its nodes: x1 x2 (the input), w1 w2 b
-    (the neuron's own parameters), n (w.x + b) and o (relu(n)).
-    """
-    neurons = model.layers[0].neurons
-    for x in X:
-        for neuron in neurons:
-            x1, x2 = Value(x[0], 'x1'), Value(x[1], 'x2')
-            o = neuron([x1, x2])
-            if o.data > 0:
-                names = {'x1': x1, 'x2': x2, 'w1': neuron.w[0], 'w2': neuron.w[1]}
-                names.update(b=neuron.b, n=o.parents[0], o=o)
-                return o, names
-    x1, x2 = Value(X[0][0], 'x1'), Value(X[0][1], 'x2')  # every relu is dead: show one anyway
-    o = neurons[0]([x1, x2])
-    names = {'x1': x1, 'x2': x2, 'w1': neurons[0].w[0], 'w2': neurons[0].w[1]}
-    names.update(b=neurons[0].b, n=o.parents[0], o=o)
-    return o, names
 
 
 def _check_int(value: Any, what: str, low: int | None = None) -> int:
@@ -156,9 +134,9 @@ def run_demo(
         raise TypeError(f"out must be a folder path, got {type(out).__name__}")
     folder = Path(out)
 
-    from microgrid.draw import draw, find_renderer
-    from microgrid.player import backprop_player
-    from microgrid.plot import plot_history, training_animation
+    from microgrid.viz.draw import draw, find_renderer
+    from microgrid.viz.player import backprop_player
+    from microgrid.viz.plot import plot_history, training_animation
 
     find_renderer()  # no renderer: say so now, not after training
     folder.mkdir(parents=True, exist_ok=True)
@@ -171,10 +149,20 @@ def run_demo(
         f" {steps} steps, seed {seed}"
     )
     _, history = training_animation(
-        model, X, y, 'hinge', optimizer, steps, files['training.gif'],
-        every=max(1, math.ceil(steps / frames)), scheduler=classic_schedule(optimizer, steps),
-        l2=L2, duration=250, resolution=30, progress=progress,
-    )  # fmt: skip
+        model,
+        X,
+        y,
+        'hinge',
+        optimizer,
+        steps,
+        files['training.gif'],
+        every=max(1, math.ceil(steps / frames)),
+        scheduler=classic_schedule(optimizer, steps),
+        l2=L2,
+        duration=250,
+        resolution=30,
+        progress=progress,
+    )
     loss, accuracy = history['loss'][-1], history['accuracy'][-1]
     echo(f"final loss {loss:.4f}, accuracy {accuracy:.0%}")
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from microgrid import names
+from microgrid import text as names
 from microgrid.compiler.arguments import Flat, rebuild, unique
 from microgrid.compiler.program import Program, const_key, needed, record, values_in
 from microgrid.engine import Value
-from microgrid.labels import fmt as _fmt
+from microgrid.text import fmt as _fmt
 
 __all__ = ['backward_mismatch', 'forward_mismatch']
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from microgrid import _numbers, engine, names
+from microgrid import _numbers, engine
+from microgrid import text as names
 from microgrid.autograd import modes as switches
 from microgrid.autograd import tracing
 from microgrid.compiler.arguments import Flat, rebuild, unique

@@ -20,7 +20,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from microgrid import _numbers, engine, higher
+from microgrid import _numbers, engine
+from microgrid.autograd import functional as higher
 from microgrid.compiler.api import CompiledFunction, CompiledValue, compile
 from microgrid.engine import Value
 

@@ -81,7 +81,7 @@ def check_mlp(mlp_class: Callable[..., Any], seed: int = 0) -> bool:
     try:
         model = mlp_class(NIN, list(NOUTS))
         params = list(model.parameters())
-    except Exception as error:  # noqa: BLE001 - a student's code may raise anything
+    except Exception as error:
         return _verdict(what, f'making it or its parameters() raised {type(error).__name__}: '
                         f'{error}')  # fmt: skip
     ref = _reference(seed)
@@ -100,7 +100,7 @@ def check_mlp(mlp_class: Callable[..., Any], seed: int = 0) -> bool:
         p.data = q.data
     try:
         got = [_data(model(list(x))) for x in INPUTS]
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         hint = 'is a __call__ still returning None?' if 'NoneType' in str(error) else ''
         problem = f'your code raised {type(error).__name__}: {error}'
         return _verdict(f'{what} forward', problem, hint)
@@ -114,7 +114,7 @@ def check_mlp(mlp_class: Callable[..., Any], seed: int = 0) -> bool:
         p.grad = 0.0
     try:
         _scalar(model(list(INPUTS[0]))).backward()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return _verdict(f'{what} gradients', f'backward raised {type(error).__name__}: {error}')
     ref(INPUTS[0]).backward()
     wrong = [i for i, (p, q) in enumerate(zip(params, ref.parameters()))
@@ -161,7 +161,7 @@ def check_training(train: Callable[..., Any], seed: int = 0, steps: int = 20) ->
     try:
         got = train(_reference(seed), INPUTS, TARGETS, steps, 0.05)
         got = [_data(v) for v in got]
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return _verdict(what, f'your code raised {type(error).__name__}: {error}',
                         'return the list of losses (floats or Values)')  # fmt: skip
     want = reference_train(_reference(seed), INPUTS, TARGETS, steps, 0.05)

@@ -12,8 +12,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from microgrid.draw import GraphTooLargeError
 from microgrid.engine import Value
+from microgrid.viz.draw import GraphTooLargeError
 
 __all__ = ['LAYOUT_LIMIT', 'VIEW_TIMEOUT', 'LiveWidget', 'check_size', 'prefix', 'script']
 

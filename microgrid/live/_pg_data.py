@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
-from microgrid import data as datasets
 from microgrid.nn import ACTIVATIONS
+from microgrid.nn import data as datasets
 
 __all__ = [
     'CLASSIFICATION',

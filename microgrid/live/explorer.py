@@ -5,7 +5,7 @@ new data, grads and local derivatives to the same drawing (laid out once, with r
 the widest number). Beside it, the output's change since the reference point is shown
 next to what the gradients predicted, sum of grad * nudge, and whether the two agree:
 derivatives by nudging, with a slider. Numbers are written as everywhere in microgrid
-(``microgrid.labels.fmt``: six significant digits, always a float).
+(``microgrid.text.fmt``: six significant digits, always a float).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 import traitlets
 
-from microgrid.draw import _build, _collect, _names_of
 from microgrid.engine import Value
-from microgrid.labels import fmt
 from microgrid.live._base import LiveWidget, check_size, prefix, script
+from microgrid.text import fmt, names_from
+from microgrid.viz.draw import build_graph, collect_nodes
 
 __all__ = ['Explorer', 'agreement']
 
@@ -31,7 +31,7 @@ CLOSE = 0.05  # the linear estimate "agrees" within 5% of the larger side
 
 
 def num(x: float) -> str:
-    """A number as the Explorer writes it: the shared format, microgrid.labels.fmt."""
+    """A number as the Explorer writes it: the shared format, microgrid.text.fmt."""
     return fmt(x)
 
 
@@ -96,7 +96,7 @@ class Explorer(LiveWidget):
         if output is not None and not isinstance(output, str):
             raise TypeError(f"output must be the name of a variable of fn, got {output!r:.40}")
         self._fn = fn
-        self._given_names = _names_of(names)  # a bad names= fails here, with draw's message
+        self._given_names = names_from(names)  # a bad names= fails here, with draw's message
         self._output = output
         self._max_nodes = max_nodes
         self._last_moved: str | None = None
@@ -137,7 +137,7 @@ class Explorer(LiveWidget):
         out = self._call(leaves)
         named = dict(self._given_names)
         if isinstance(out, Mapping):
-            found = _names_of(out)
+            found = names_from(out)
             named.update({v: k for v, k in found.items() if v not in named})
             candidates = [k for k, v in out.items() if isinstance(v, Value) and k[:1] != '_']
             key = self._output or (candidates[-1] if candidates else None)
@@ -174,7 +174,7 @@ class Explorer(LiveWidget):
             name = self._name(v, i, root)
             names[f'{name}#{i}' if name in names else name] = copies[v]
         widest = {c: f'grad {_WIDEST}' for c in copies.values()}
-        g, _ = _build(
+        g, _ = build_graph(
             copies[root], names=names, show_local_grads=True, max_nodes=len(order),
             id_prefix=self.prefix, grad_text=widest,
         )  # fmt: skip
@@ -182,7 +182,7 @@ class Explorer(LiveWidget):
         self.svg = g.pipe(format='svg', encoding='utf-8')
 
     def _show(self, root: Value, values: dict[str, float]) -> None:
-        order = _collect(root, self._size(root))
+        order = collect_nodes(root, self._size(root))
         shape = _structure(order)
         if shape != self._shape:
             self._layout(root, order)

@@ -27,7 +27,7 @@ from typing import Any
 
 import traitlets
 
-from microgrid import engine, losses
+from microgrid import engine
 from microgrid.live import _pg_frames as frames
 from microgrid.live._base import LiveWidget, script
 from microgrid.live._lifecycle import pause_others, register
@@ -42,8 +42,8 @@ from microgrid.live._pg_data import (
     problem_of,
 )
 from microgrid.live._pg_thread import BackgroundTraining
-from microgrid.nn import MLP
-from microgrid.optim import SGD, Adam, Optimizer
+from microgrid.nn import MLP, losses
+from microgrid.nn.optim import SGD, Adam, Optimizer
 
 __all__ = ['DATASETS', 'FEATURES', 'OPTIMIZERS', 'SETTINGS', 'SPEEDS', 'Playground']
 
@@ -373,11 +373,11 @@ class Playground(BackgroundTraining, LiveWidget):
         return float(self._history['val_loss'][-1])  # type: ignore[arg-type]
 
     # ipywidgets sends a message per trait change; the training thread sends too
-    def send_state(self, key: Any = None) -> None:  # noqa: D102
+    def send_state(self, key: Any = None) -> None:
         with self._sync_lock:
             super().send_state(key)
 
-    def set_state(self, sync_data: Any) -> None:  # noqa: D102
+    def set_state(self, sync_data: Any) -> None:
         with self._sync_lock:
             super().set_state(sync_data)
 

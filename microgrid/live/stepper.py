@@ -13,11 +13,11 @@ from typing import Any
 
 import traitlets
 
-from microgrid.draw import HIGHLIGHT, LEAF_FILL, _names_of
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, check_size, prefix, script
-from microgrid.names import name_of
-from microgrid.player import DONE_FILL, PARTIAL_FILL, UNKNOWN, _check_common, _Scene
+from microgrid.text import name_of, names_from
+from microgrid.viz.draw import HIGHLIGHT, LEAF_FILL
+from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, UNKNOWN, Scene, check_arguments
 
 __all__ = ['Stepper']
 
@@ -52,15 +52,15 @@ class Stepper(LiveWidget):
         interval: int = 900,
         max_nodes: int = 500,
     ) -> None:
-        _check_common(names, show_local_grads)
+        check_arguments(names, show_local_grads)
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}")
         size = check_size(root, max_nodes, 'Stepper')  # fails fast, with a limit that works
-        scene = _Scene(root, names, rankdir, show_local_grads, size, prefix())
+        scene = Scene(root, names, rankdir, show_local_grads, size, prefix())
         scene.reset()
-        named = _names_of(names)
+        named = names_from(names)
         self.names = [named.get(v) or name_of(v) for v in scene.order]
         self._order = scene.order
         data = scene.data()

@@ -5,18 +5,7 @@ its inputs and its result, so edges run parent -> op -> node. The result is a
 ``graphviz.Digraph`` (a subclass of it) that shows itself in Jupyter and renders with
 ``.pipe()`` / ``.render()`` like any other.
 
-Which program renders it (``find_renderer``), in this order:
-
-1. the executable named by the environment variable ``MICROGRID_DOT``, if it is set;
-2. Graphviz's own ``dot``, if it is on PATH;
-3. ``graphviz-pure``, the self-contained renderer that ``pip install microgrid`` brings
-   along: it installs an executable ``graphviz-pure`` (not ``dot``) next to the running
-   Python, so it is looked for there, in the scripts folders of ``sysconfig`` and on PATH.
-
-The graphviz package itself only ever runs a program called ``dot`` found on PATH. Rather
-than change its module-level setting (which would affect every other user of graphviz in
-the process), the Digraph returned here overrides ``pipe`` and ``render`` and runs the
-chosen program by its absolute path with ``subprocess`` (no shell), on ``self.source``.
+Which program renders it, and how it runs: microgrid.viz.render.
 
 Fonts are set on the graph, the nodes and the edges (Arial: Debian's fontconfig maps it
 to the metric-compatible Liberation Sans, graphviz-pure bundles the metric-compatible
@@ -29,22 +18,23 @@ renderers escape it again for the SVG they write.
 
 from __future__ import annotations
 
-import functools
-import os
 import re
-import shutil
-import subprocess
 import sys
-import sysconfig
 import warnings
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from microgrid.autograd.steps import Step
 from microgrid.engine import Value
-from microgrid.labels import fmt as _fmt
-from microgrid.names import name_of
+from microgrid.text import fmt as _fmt
+from microgrid.text import name_of, names_from, short_parameter_names
+from microgrid.viz.render import (  # re-exported: draw's renderer is part of its API
+    Renderer,
+    RendererNotFoundError,
+    drawing_class,
+    find_renderer,
+    render_source,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -53,6 +43,8 @@ __all__ = [
     'GraphTooLargeError',
     'Renderer',
     'RendererNotFoundError',
+    'build_graph',
+    'collect_nodes',
     'draw',
     'find_renderer',
     'render_source',
@@ -67,119 +59,10 @@ LEAF_FILL = '#e8f0fe'
 NODE_FILL = '#ffffff'
 OP_FILL = '#f2f2f2'
 _RANKDIRS = ('LR', 'RL', 'TB', 'BT')
-_FORMAT = re.compile(r'[A-Za-z0-9_.]+')
-INSTALL_HINT = (
-    "install the renderer that comes with microgrid, `pip install graphviz-pure`, or "
-    "Graphviz's `dot` (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install "
-    "graphviz`, conda: `conda install graphviz`) and put it on PATH, or set MICROGRID_DOT "
-    "to the path of either program"
-)
-
-
-class RendererNotFoundError(RuntimeError):
-    """Neither Graphviz's ``dot`` nor ``graphviz-pure`` could be found."""
 
 
 class GraphTooLargeError(ValueError):
     """The graph has more nodes than ``max_nodes``: draw a sub-expression or raise the limit."""
-
-
-# -----------------------------------------------------------------------------
-# Finding and running a renderer
-# -----------------------------------------------------------------------------
-
-
-class Renderer(NamedTuple):
-    """The program that turns DOT into SVG/PNG: its absolute path and what it is."""
-
-    path: str
-    kind: str  # 'dot', 'graphviz-pure' or 'MICROGRID_DOT'
-
-
-def _script_dirs() -> list[Path]:
-    """Where pip puts console scripts for the running Python (venv, system, user)."""
-    dirs = [Path(sys.executable).parent]
-    for scheme in (None, f'{os.name}_user'):
-        try:
-            path = (
-                sysconfig.get_path('scripts', scheme) if scheme else sysconfig.get_path('scripts')
-            )
-        except KeyError:
-            continue
-        if path:
-            dirs.append(Path(path))
-    return list(dict.fromkeys(dirs))
-
-
-def _executable(path: Path) -> bool:
-    return path.is_file() and os.access(path, os.X_OK)
-
-
-def find_renderer() -> Renderer:
-    """The renderer draw() uses: $MICROGRID_DOT, else ``dot`` on PATH, else ``graphviz-pure``.
-
-    Raises RendererNotFoundError, saying what to install, when there is none.
-    """
-    env = os.environ.get('MICROGRID_DOT')
-    if env:
-        found = shutil.which(env)
-        if found is None:
-            raise RendererNotFoundError(
-                f"MICROGRID_DOT={env!r} is not an executable program; unset it or {INSTALL_HINT}"
-            )
-        return Renderer(os.path.abspath(found), 'MICROGRID_DOT')
-    dot = shutil.which('dot')
-    if dot is not None:
-        return Renderer(os.path.abspath(dot), 'dot')
-    names = ('graphviz-pure.exe', 'graphviz-pure') if os.name == 'nt' else ('graphviz-pure',)
-    for folder in _script_dirs():
-        for name in names:
-            if _executable(folder / name):
-                return Renderer(str((folder / name).absolute()), 'graphviz-pure')
-    pure = shutil.which('graphviz-pure')
-    if pure is not None:
-        return Renderer(os.path.abspath(pure), 'graphviz-pure')
-    raise RendererNotFoundError(
-        f"drawing a graph needs a Graphviz renderer and none was found: {INSTALL_HINT}"
-    )
-
-
-def render_source(
-    source: str,
-    format: str = 'svg',  # noqa: A002 - the name graphviz uses
-    *,
-    engine: str = 'dot',
-    renderer: str | None = None,
-    formatter: str | None = None,
-    neato_no_op: bool | int | None = None,
-    timeout: float = 120.0,
-) -> bytes:
-    """Run DOT ``source`` through the renderer find_renderer() picks; return its output."""
-    if not isinstance(source, str):
-        raise TypeError(f"source must be a str of DOT, got {type(source).__name__}")
-    parts = [format, renderer, formatter]
-    for what, value in (('format', format), ('engine', engine), ('renderer', renderer),
-                        ('formatter', formatter)):  # fmt: skip
-        if value is not None and not (isinstance(value, str) and _FORMAT.fullmatch(value)):
-            raise ValueError(f"{what} must be a plain name such as 'svg' or 'png', got {value!r}")
-    exe = find_renderer()
-    cmd = [exe.path, f'-K{engine}', '-T' + ':'.join(p for p in parts if p)]
-    if neato_no_op:
-        cmd.append(f'-n{int(neato_no_op)}')
-    try:
-        proc = subprocess.run(
-            cmd, input=source.encode('utf-8'), capture_output=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise TimeoutError(
-            f"{exe.kind} ({exe.path}) did not finish within {timeout} s; draw a smaller graph"
-        ) from None
-    if proc.returncode != 0:
-        err = proc.stderr.decode('utf-8', 'replace').strip()
-        raise RuntimeError(
-            f"{exe.kind} ({exe.path}) failed with exit code {proc.returncode}: {err}"
-        )
-    return proc.stdout
 
 
 # -----------------------------------------------------------------------------
@@ -220,7 +103,7 @@ def _check_max_nodes(max_nodes: Any) -> None:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
 
 
-def _collect(root: Value, max_nodes: int) -> list[Value]:
+def collect_nodes(root: Value, max_nodes: int) -> list[Value]:
     """Every Value root depends on, parents before children; stops past max_nodes."""
     _check_max_nodes(max_nodes)
     order: list[Value] = []
@@ -244,47 +127,6 @@ def _collect(root: Value, max_nodes: int) -> list[Value]:
             stack.pop()
             order.append(node)
     return order
-
-
-def short_parameter_names(model: Any) -> dict[Value, str]:
-    """{parameter: short name} from a Module's named_parameters(), for drawing.
-
-    ``layers.0.neurons.3.w.1`` becomes ``L0.n3.w1`` and ``layers.1.neurons.0.b`` becomes
-    ``L1.n0.b``: a list index joins the name before it, ``layers`` reads ``L`` and
-    ``neurons`` reads ``n``. If two short names would clash, the full names are used.
-    """
-    full = list(model.named_parameters())
-    out: dict[Value, str] = {}
-    for name, value in full:
-        parts: list[str] = []
-        for seg in name.split('.'):
-            if seg.isdigit() and parts:
-                parts[-1] += seg
-            else:
-                parts.append({'layers': 'L', 'neurons': 'n'}.get(seg, seg))
-        out[value] = '.'.join(parts)
-    if len(set(out.values())) < len(out):
-        return {value: name for name, value in full}
-    return out
-
-
-def _names_of(names: Any) -> dict[Value, str]:
-    """{Value: name} from a mapping such as locals() (the first name of a Value wins) or
-    from a Module (its parameters, in short_parameter_names' form)."""
-    if names is None:
-        return {}
-    if not isinstance(names, Mapping) and callable(getattr(names, 'named_parameters', None)):
-        return short_parameter_names(names)
-    if not isinstance(names, Mapping):
-        raise TypeError(
-            "names must be a mapping such as locals() or a Module such as an MLP, "
-            f"got {type(names).__name__}"
-        )
-    out: dict[Value, str] = {}
-    for key, value in names.items():
-        if isinstance(value, Value) and isinstance(key, str) and not key.startswith('_'):
-            out.setdefault(value, key)
-    return out
 
 
 class _Highlight(NamedTuple):
@@ -327,9 +169,12 @@ def _resolve_highlight(highlight: Any, members: set[Value]) -> _Highlight:
             else:
                 edge(item.node, item.parent)
         elif (
-            isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], Value)
-            and isinstance(item[1], Value) and not isinstance(item[2], Value)
-        ):  # fmt: skip
+            isinstance(item, tuple)
+            and len(item) == 3
+            and isinstance(item[0], Value)
+            and isinstance(item[1], Value)
+            and not isinstance(item[2], Value)
+        ):
             edge(item[0], item[1])  # (node, parent, local grad), as in explain's paths
         elif isinstance(item, Iterable) and not isinstance(item, (str, bytes, Mapping)):
             previous: Value | None = None
@@ -354,106 +199,12 @@ def _resolve_highlight(highlight: Any, members: set[Value]) -> _Highlight:
     return hl
 
 
-@functools.cache
-def _graph_class() -> Any:
-    """graphviz.Digraph whose pipe() and render() run the renderer find_renderer() picks."""
-    import graphviz
-
-    class Drawing(graphviz.Digraph):
-        """A graphviz.Digraph that renders with ``dot`` or ``graphviz-pure`` (see find_renderer).
-
-        In Jupyter it shows as the picture; in a plain REPL its repr says what it holds
-        and how to save it. ``render()`` removes the DOT source it writes on the way
-        (``cleanup=True``), so only the picture is left.
-        """
-
-        mg_summary = ''
-
-        def __repr__(self) -> str:
-            what = self.mg_summary or 'a computation graph'
-            return (
-                f"<microgrid drawing: {what}. Save it with .render(outfile='graph.svg') "
-                "(or .png); .pipe(format='svg') gives the SVG bytes; Jupyter shows it inline>"
-            )
-
-        def pipe(
-            self,
-            format: str | None = None,  # noqa: A002
-            renderer: str | None = None,
-            formatter: str | None = None,
-            neato_no_op: bool | int | None = None,
-            quiet: bool = False,
-            *,
-            engine: str | None = None,
-            encoding: str | None = None,
-        ) -> bytes | str:
-            """The rendered graph as bytes (or str with ``encoding``), like graphviz's pipe."""
-            out = render_source(
-                self.source,
-                format or self.format,
-                engine=engine or self.engine,
-                renderer=renderer,
-                formatter=formatter,
-                neato_no_op=neato_no_op,
-            )
-            return out.decode(encoding) if encoding is not None else out
-
-        def render(
-            self,
-            filename: str | os.PathLike | None = None,
-            directory: str | os.PathLike | None = None,
-            view: bool = False,
-            cleanup: bool = True,
-            format: str | None = None,  # noqa: A002
-            renderer: str | None = None,
-            formatter: str | None = None,
-            neato_no_op: bool | int | None = None,
-            quiet: bool = False,
-            quiet_view: bool = False,
-            *,
-            outfile: str | os.PathLike | None = None,
-            engine: str | None = None,
-            raise_if_result_exists: bool = False,
-            overwrite_source: bool = False,
-        ) -> str:
-            """Render to a file like graphviz's render(); the DOT source written on the way
-            is removed unless ``cleanup=False``."""
-            if outfile is not None:
-                out_path = Path(outfile)
-                if format is None:
-                    format = out_path.suffix.lstrip('.') or None  # noqa: A001
-                if directory is None and self.directory:
-                    out_path = Path(self.directory, out_path)
-                if filename is None:
-                    filename = out_path.with_suffix('.gv').name
-                    directory = directory or out_path.parent
-            fmt = format or self.format
-            source_path = Path(self.save(filename, directory=directory))
-            target = out_path if outfile is not None else Path(f'{source_path}.{fmt}')
-            if raise_if_result_exists and target.exists():
-                raise FileExistsError(f"output file exists: {os.fspath(target)!r}")
-            if target.resolve() == source_path.resolve() and not overwrite_source:
-                raise ValueError(f"outfile {target} must differ from the source {source_path}")
-            data = render_source(
-                self.source, fmt, engine=engine or self.engine, renderer=renderer,
-                formatter=formatter, neato_no_op=neato_no_op,
-            )  # fmt: skip
-            target.write_bytes(data)
-            if cleanup:
-                os.remove(source_path)
-            if view or quiet_view:
-                self._view(os.fspath(target), format=fmt, quiet=quiet_view)
-            return os.fspath(target)
-
-    return Drawing
-
-
 def _record(fields: list[str], rankdir: str) -> str:
     body = ' | '.join(_escape_record(f) for f in fields)
     return '{ ' + body + ' }' if rankdir in ('LR', 'RL') else body
 
 
-def _build(
+def build_graph(
     root: Value,
     *,
     names: Any = None,
@@ -469,25 +220,41 @@ def _build(
     _check_root(root, 'draw')
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
-    order = _collect(root, max_nodes)
-    named = _names_of(names)
+    order = collect_nodes(root, max_nodes)
+    named = names_from(names)
     hl = _resolve_highlight(highlight, set(order))
     index = {v: i for i, v in enumerate(order)}
     p = id_prefix
     graph_attr = {
-        'rankdir': rankdir, 'fontname': FONT, 'fontsize': '12', 'id': f'{p}graph',
-        'nodesep': '0.25', 'ranksep': '0.4',
-    }  # fmt: skip
+        'rankdir': rankdir,
+        'fontname': FONT,
+        'fontsize': '12',
+        'id': f'{p}graph',
+        'nodesep': '0.25',
+        'ranksep': '0.4',
+    }
     if caption is not None:
         graph_attr.update(label=_escape_text(caption), labelloc='b', labeljust='c')
-    g = _graph_class()(
+    g = drawing_class()(
         name='microgrid',
         graph_attr=graph_attr,
-        node_attr={'fontname': FONT, 'fontsize': '11', 'shape': 'record', 'style': 'filled',
-                   'color': '#333333', 'penwidth': '1'},
-        edge_attr={'fontname': FONT, 'fontsize': '10', 'arrowsize': '0.7', 'color': '#555555',
-                   'fontcolor': '#444444', 'penwidth': '1'},
-    )  # fmt: skip
+        node_attr={
+            'fontname': FONT,
+            'fontsize': '11',
+            'shape': 'record',
+            'style': 'filled',
+            'color': '#333333',
+            'penwidth': '1',
+        },
+        edge_attr={
+            'fontname': FONT,
+            'fontsize': '10',
+            'arrowsize': '0.7',
+            'color': '#555555',
+            'fontcolor': '#444444',
+            'penwidth': '1',
+        },
+    )
     from graphviz import nohtml  # labels are never HTML-like, whatever they start with
 
     hot = {'color': HIGHLIGHT, 'penwidth': '2.5'}
@@ -506,10 +273,15 @@ def _build(
             continue
         edges_hot = [k for k in range(len(v.parents)) if (v, k) in hl.edges]
         op_attrs = {
-            'label': nohtml(_escape_text(v.op)), 'shape': 'circle' if len(v.op) <= 2 else 'ellipse',
-            'fillcolor': OP_FILL, 'fontsize': '10', 'width': '0.3', 'height': '0.3',
-            'margin': '0.03,0.02', 'id': f'{p}o{i}',
-        }  # fmt: skip
+            'label': nohtml(_escape_text(v.op)),
+            'shape': 'circle' if len(v.op) <= 2 else 'ellipse',
+            'fillcolor': OP_FILL,
+            'fontsize': '10',
+            'width': '0.3',
+            'height': '0.3',
+            'margin': '0.03,0.02',
+            'id': f'{p}o{i}',
+        }
         if edges_hot:
             op_attrs.update(hot)
         g.node(f'o{i}', **op_attrs)
@@ -547,10 +319,14 @@ def draw(
     Values raise GraphTooLargeError. Render with ``.pipe(format='svg')``,
     ``.render(outfile='graph.svg')`` or by displaying it in Jupyter.
     """
-    g, _ = _build(
-        root, names=names, rankdir=rankdir, show_local_grads=show_local_grads,
-        highlight=highlight, max_nodes=max_nodes,
-    )  # fmt: skip
+    g, _ = build_graph(
+        root,
+        names=names,
+        rankdir=rankdir,
+        show_local_grads=show_local_grads,
+        highlight=highlight,
+        max_nodes=max_nodes,
+    )
     return g
 
 

@@ -51,9 +51,13 @@ def _matrix(transform: str | None) -> tuple[float, float, float, float, float, f
             continue
         # current * m: the later transform applies to points first
         a, b, c, d, e, f = (
-            a * m[0] + c * m[1], b * m[0] + d * m[1], a * m[2] + c * m[3], b * m[2] + d * m[3],
-            a * m[4] + c * m[5] + e, b * m[4] + d * m[5] + f,
-        )  # fmt: skip
+            a * m[0] + c * m[1],
+            b * m[0] + d * m[1],
+            a * m[2] + c * m[3],
+            b * m[2] + d * m[3],
+            a * m[4] + c * m[5] + e,
+            b * m[4] + d * m[5] + f,
+        )
     return a, b, c, d, e, f
 
 
@@ -67,10 +71,12 @@ def _bezier(p0, p1, p2, p3, n: int = 12) -> list[tuple[float, float]]:
     for i in range(1, n + 1):
         t = i / n
         u = 1 - t
-        out.append((
-            u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
-            u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
-        ))  # fmt: skip
+        out.append(
+            (
+                u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
+                u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
+            )
+        )
     return out
 
 
@@ -129,8 +135,13 @@ def _font(size: int) -> Any:
     """A TrueType font at ``size`` pixels: Arial's metric twins first, then DejaVu Sans."""
     from PIL import ImageFont
 
-    for name in ('LiberationSans-Regular.ttf', 'Arial.ttf', 'arial.ttf', 'Arimo-Regular.ttf',
-                 'DejaVuSans.ttf'):  # fmt: skip
+    for name in (
+        'LiberationSans-Regular.ttf',
+        'Arial.ttf',
+        'arial.ttf',
+        'Arimo-Regular.ttf',
+        'DejaVuSans.ttf',
+    ):
         try:
             return ImageFont.truetype(name, size)
         except OSError:
@@ -189,51 +200,63 @@ def rasterize(svg: ET.Element, scale: float = 1.5) -> Any:
     pen = ImageDraw.Draw(image)
     base = (s * width / vw, 0.0, 0.0, s * height / vh, -vx * s * width / vw, -vy * s * height / vh)
 
-    def compose(m, n):
-        return (
-            m[0] * n[0] + m[2] * n[1], m[1] * n[0] + m[3] * n[1],
-            m[0] * n[2] + m[2] * n[3], m[1] * n[2] + m[3] * n[3],
-            m[0] * n[4] + m[2] * n[5] + m[4], m[1] * n[4] + m[3] * n[5] + m[5],
-        )  # fmt: skip
-
-    def paint(el: ET.Element, m) -> None:
-        m = compose(m, _matrix(el.get('transform')))
-        tag = _local(el.tag)
-
-        def at(x: float, y: float) -> tuple[float, float]:
-            return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
-
-        zoom = math.sqrt(abs(m[0] * m[3] - m[1] * m[2]))
-        fill, stroke = _colour(el.get('fill', 'black')), _colour(el.get('stroke'))
-        line = max(1, round(float(el.get('stroke-width') or 1) * zoom))
-        if tag in ('polygon', 'polyline'):
-            pts = [at(x, y) for x, y in _points(el.get('points'))]
-            if len(pts) >= 2:
-                if tag == 'polygon' and fill is not None:
-                    pen.polygon(pts, fill=fill)
-                if stroke is not None:
-                    _stroke(pen, pts + [pts[0]] if tag == 'polygon' else pts, stroke, line)
-        elif tag == 'ellipse':
-            cx, cy = at(float(el.get('cx', 0)), float(el.get('cy', 0)))
-            rx, ry = float(el.get('rx', 0)) * zoom, float(el.get('ry', 0)) * zoom
-            pen.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=fill, outline=stroke, width=line)
-        elif tag == 'path':
-            for poly in _path(el.get('d')):
-                pts = [at(x, y) for x, y in poly]
-                if fill is not None and len(pts) >= 3:
-                    pen.polygon(pts, fill=fill)
-                if stroke is not None and len(pts) >= 2:
-                    _stroke(pen, pts, stroke, line)
-        elif tag == 'text' and el.text:
-            x, y = at(float(el.get('x', 0)), float(el.get('y', 0)))
-            anchor = {'middle': 'ms', 'end': 'rs'}.get(el.get('text-anchor', ''), 'ls')
-            font = _font(max(1, round(float(el.get('font-size', 14)) * zoom)))
-            pen.text((x, y), el.text, fill=fill or (0, 0, 0), font=font, anchor=anchor)
-        if tag in ('svg', 'g', 'a'):
-            for child in el:
-                paint(child, m)
-
-    paint(svg, base)
+    _paint(pen, svg, base)
     return image.resize(
         (max(1, size[0] // _SUPER), max(1, size[1] // _SUPER)), Image.Resampling.LANCZOS
     )
+
+
+def _compose(m: Any, n: Any) -> tuple[float, ...]:
+    """The affine transform m after n, both as SVG's (a, b, c, d, e, f)."""
+    return (
+        m[0] * n[0] + m[2] * n[1],
+        m[1] * n[0] + m[3] * n[1],
+        m[0] * n[2] + m[2] * n[3],
+        m[1] * n[2] + m[3] * n[3],
+        m[0] * n[4] + m[2] * n[5] + m[4],
+        m[1] * n[4] + m[3] * n[5] + m[5],
+    )
+
+
+def _paint(pen: Any, el: ET.Element, m: Any) -> None:
+    """Paint ``el`` and, for a group, its children, under the transform m."""
+    m = _compose(m, _matrix(el.get('transform')))
+    tag = _local(el.tag)
+    _paint_shape(pen, el, tag, m)
+    if tag in ('svg', 'g', 'a'):
+        for child in el:
+            _paint(pen, child, m)
+
+
+def _paint_shape(pen: Any, el: ET.Element, tag: str, m: Any) -> None:
+    """Paint one polygon, polyline, ellipse, path or text (anything else paints nothing)."""
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
+
+    zoom = math.sqrt(abs(m[0] * m[3] - m[1] * m[2]))
+    fill, stroke = _colour(el.get('fill', 'black')), _colour(el.get('stroke'))
+    line = max(1, round(float(el.get('stroke-width') or 1) * zoom))
+    if tag in ('polygon', 'polyline'):
+        pts = [at(x, y) for x, y in _points(el.get('points'))]
+        if len(pts) >= 2:
+            if tag == 'polygon' and fill is not None:
+                pen.polygon(pts, fill=fill)
+            if stroke is not None:
+                _stroke(pen, pts + [pts[0]] if tag == 'polygon' else pts, stroke, line)
+    elif tag == 'ellipse':
+        cx, cy = at(float(el.get('cx', 0)), float(el.get('cy', 0)))
+        rx, ry = float(el.get('rx', 0)) * zoom, float(el.get('ry', 0)) * zoom
+        pen.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=fill, outline=stroke, width=line)
+    elif tag == 'path':
+        for poly in _path(el.get('d')):
+            pts = [at(x, y) for x, y in poly]
+            if fill is not None and len(pts) >= 3:
+                pen.polygon(pts, fill=fill)
+            if stroke is not None and len(pts) >= 2:
+                _stroke(pen, pts, stroke, line)
+    elif tag == 'text' and el.text:
+        x, y = at(float(el.get('x', 0)), float(el.get('y', 0)))
+        anchor = {'middle': 'ms', 'end': 'rs'}.get(el.get('text-anchor', ''), 'ls')
+        font = _font(max(1, round(float(el.get('font-size', 14)) * zoom)))
+        pen.text((x, y), el.text, fill=fill or (0, 0, 0), font=font, anchor=anchor)

@@ -9,18 +9,21 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 import torch
 
-from microgrid import cli
+from microgrid import Value
 from microgrid.cli import main
+
+cli = import_module('microgrid.cli.app')  # the module that holds main
 
 torch.set_default_dtype(torch.float64)
 
 CLASSIC = ['tanh(x1*w1 + x2*w2 + b)', 'x1=2', 'x2=0', 'w1=-3', 'w2=1', 'b=6.8813735870195432']
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys, *argv):
@@ -201,8 +204,11 @@ def test_no_command_prints_the_classic_neuron_and_the_commands(capsys):
     assert status == 0 and err == ''
     grads = dict(re.findall(r'(\S+)\s+data =\s+\S+\s+grad =\s+(\S+)', out))
     assert {k: float(grads[k]) for k in ('x1', 'w1', 'x2', 'w2')} == {
-        'x1': -1.5, 'w1': 1.0, 'x2': 0.5, 'w2': 0.0,
-    }  # fmt: skip
+        'x1': -1.5,
+        'w1': 1.0,
+        'x2': 0.5,
+        'w2': 0.0,
+    }
     assert 'microgrid grad ' in out and 'microgrid demo' in out
 
 
@@ -412,8 +418,13 @@ def process(*argv, **kw):
     env.pop('MICROGRID_DEBUG', None)
     return subprocess.run(
         [sys.executable, '-m', 'microgrid', *argv],
-        capture_output=True, text=True, cwd=kw.pop('cwd', ROOT), env=env, timeout=60, **kw,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=kw.pop('cwd', ROOT),
+        env=env,
+        timeout=60,
+        **kw,
+    )
 
 
 def test_process_grad():
@@ -476,8 +487,11 @@ def on_terminal(argv, keys, interrupt=False):
     master, slave = pty.openpty()
     p = subprocess.Popen(
         [sys.executable, '-m', 'microgrid', *argv],
-        stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT,
-    )  # fmt: skip
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
     os.close(slave)
     seen, typed = b'', 0
     deadline = time.monotonic() + 60
@@ -581,3 +595,69 @@ def test_readme_and_make_demo_say_how_to_run_the_command():
     section = readme.split('## The command line', 1)[1].split('\n## ', 1)[0]
     assert '.venv/bin/microgrid' in section and '. .venv/bin/activate' in section
     assert 'without `-o` writes `graph.svg`' in section
+
+
+# -- the CLI: linear in NAME=VALUE arguments, flat chains, errors that name the limit ----
+
+
+def _run_cli(argv, capsys):
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_handles_50k_assignments_in_linear_time(capsys):
+    import time
+
+    n = 50_000
+    argv = ['grad', 'x0 * x1 + x49999'] + [f'x{i}={i % 7}' for i in range(n)]
+    start = time.process_time()  # CPU time of this process: other jobs do not inflate it
+    rc, out, err = _run_cli(argv, capsys)
+    spent = time.process_time() - start
+    assert rc == 0, err
+    assert float(out.splitlines()[0].split(' = ')[1]) == 5.0  # 0 * 1 + (49999 % 7 = 5)
+    rows = [line.split() for line in out.splitlines()[3:]]
+    assert len(rows) == n
+    assert [rows[0][0], *map(float, rows[0][1:3])] == ['x0', 0.0, 1.0]
+    assert [rows[1][0], *map(float, rows[1][1:3])] == ['x1', 1.0, 0.0]
+    assert rows[5][-4:] == ['(not', 'in', 'the', 'expression)']
+    # quadratic handling took ~10 s of CPU at this size; linear takes well under 1 s
+    assert spent < 5.0, spent
+
+
+def test_a_flat_chain_reaches_the_node_limit_not_the_depth_limit(capsys):
+    from microgrid.cli.expr import MAX_DEPTH, MAX_NODES, ExprError, evaluate
+
+    for op, n, want in [('+', 1001, 1001.0), ('+', 5000, 5000.0), ('*', 3000, 1.0)]:
+        assert evaluate(op.join(['x'] * n), {'x': 1.0}).data == want
+    assert evaluate(' - '.join(['x'] * 2000), {'x': 1.0}).data == -1998.0
+    with pytest.raises(ExprError, match=f'more than {MAX_NODES} nodes \\(the limit MAX_NODES\\)'):
+        evaluate('+'.join(['x'] * 5001), {'x': 1.0})
+    with pytest.raises(ExprError, match=f'more than {MAX_DEPTH} levels \\(the limit MAX_DEPTH'):
+        evaluate('-' * 1500 + 'x', {'x': 1.0})
+    with pytest.raises(ExprError, match="nested too deeply for Python's parser"):
+        evaluate('(' * 300 + 'x' + ')' * 300, {'x': 1.0})
+    rc, out, err = _run_cli(['grad', '+'.join(['x'] * 1001), 'x=2'], capsys)
+    assert rc == 0 and out.splitlines()[-1].split()[0] == 'x'
+    assert [float(t) for t in out.splitlines()[-1].split()[1:]] == [2.0, 1001.0]
+
+
+def test_cli_gives_the_finite_power_and_never_the_raw_errno_tuple(capsys, monkeypatch):
+    rc, out, err = _run_cli(['grad', 'x**-1', 'x=1e-300'], capsys)
+    assert rc == 0, err
+    assert 'x**-1 = 1e+300' in out and '-inf' in out
+
+    # whatever raises a bare (errno, text) OverflowError, the CLI names it in words
+    def overflow(*args, **kwargs):
+        raise OverflowError(34, 'Numerical result out of range')
+
+    monkeypatch.setattr(Value, 'tanh', overflow)
+    rc, out, err = _run_cli(['grad', 'tanh(x)', 'x=1'], capsys)
+    assert rc == 2
+    assert "(34, 'Numerical result out of range')" not in err
+    assert 'math range error: the result is too large (Numerical result out of range)' in err
+    assert 'Traceback' not in err and '(in tanh(x))' in err
+    monkeypatch.setitem(cli._COMMANDS, 'grad', overflow)
+    rc, out, err = _run_cli(['grad', 'x', 'x=1'], capsys)
+    assert rc == 2 and 'Traceback' not in err
+    assert "(34, 'Numerical" not in err and 'math range error' in err

@@ -13,19 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from microgrid import losses, no_grad
+from microgrid import losses
 from microgrid.cli import main
-from microgrid.demo import (
+from microgrid.cli.demo import (
     FILES,
     chain_rule_example,
     classic_schedule,
     classic_setup,
-    pick_neuron,
     run_demo,
 )
-from microgrid.engine import Value
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SVG = '{http://www.w3.org/2000/svg}'
 
 
@@ -144,31 +142,6 @@ def test_demo_loss_curve_is_a_png(demo_run):
         assert im.format == 'PNG' and im.width > 300 and im.height > 200
 
 
-def test_pick_neuron_is_an_active_first_layer_neuron():
-    model, X, _, _ = classic_setup(seed=1337)
-    o, names = pick_neuron(model, X)
-    neuron = next(n for n in model.layers[0].neurons if n.w[0] is names['w1'])
-    assert names['w2'] is neuron.w[1] and names['b'] is neuron.b
-    x1, x2 = names['x1'].data, names['x2'].data
-    assert [x1, x2] in X
-    n = neuron.w[0].data * x1 + neuron.w[1].data * x2 + neuron.b.data
-    assert n > 0 and o.data == pytest.approx(n, rel=1e-12)
-    assert o.op == 'relu' and names['n'] is o.parents[0] and names['o'] is o
-    o.backward()
-    assert names['w1'].grad == pytest.approx(x1) and names['x2'].grad == pytest.approx(
-        neuron.w[1].data
-    )
-
-
-def test_pick_neuron_when_every_relu_is_dead():
-    model, X, _, _ = classic_setup(seed=1)
-    with no_grad():
-        for neuron in model.layers[0].neurons:
-            neuron.b.data = -100.0
-    o, names = pick_neuron(model, X)
-    assert o.data == 0.0 and names['o'] is o and isinstance(names['n'], Value)
-
-
 def test_demo_into_a_file_is_a_one_line_error(capsys, tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('not a folder')
@@ -200,8 +173,12 @@ def test_demo_as_a_process(tmp_path):
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
     p = subprocess.run(
         [sys.executable, '-m', 'microgrid', 'demo', '--steps', '1', '--out', 'here'],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     assert 'Traceback' not in p.stderr
     assert sorted(f.name for f in (tmp_path / 'here').iterdir()) == sorted(FILES)

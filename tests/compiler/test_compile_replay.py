@@ -436,7 +436,7 @@ def test_domain_errors_are_the_engines() -> None:
 
 
 def test_importing_the_module_keeps_microgrid_compile_the_function() -> None:
-    import microgrid.compile  # noqa: F401 - importing the module must not rebind the name
+    import microgrid.compile  # importing the module must not rebind the name
     from microgrid.compile import compile as compile_fn
 
     assert microgrid.compile is compile_fn

@@ -24,6 +24,8 @@ import pytest
 
 from microgrid.course import check
 
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
+
 nbformat = pytest.importorskip('nbformat', reason='nbformat comes with the dev extra')
 nbclient = pytest.importorskip('nbclient', reason='nbclient comes with the dev extra')
 

@@ -6,7 +6,7 @@ import doctest
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / 'README.md').read_text()
 
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
+
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / 'microgrid'
 DIST_NAME = 'microgrid_autodiff'  # the wheel's file-name form of microgrid-autodiff
 

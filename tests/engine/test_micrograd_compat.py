@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for test_lecture
-from test_lecture import XS, YS, neuron, train  # noqa: E402 - the lecture's data, neuron, loop
+from test_lecture import XS, YS, neuron, train
 
 from microgrid import Value, explain, fit, nn, optim
 from microgrid.labels import display_name, fmt, step_text

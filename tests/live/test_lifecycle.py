@@ -22,7 +22,7 @@ from microgrid.live import (  # noqa: E402
     Explorer,
     Playground,
     Stepper,
-    _base,  # noqa: E402
+    _base,
 )
 
 

@@ -1,6 +1,6 @@
 """microgrid.live on the Python side: the widgets' traits, numbers and threads.
 
-The browser side is tests/test_live_browser.py. Here: each widget's state after each
+The browser side is tests/live/test_live_browser.py. Here: each widget's state after each
 change equals a fresh eager computation, bad input is refused at construction, the
 playground learns and pauses, and ``import microgrid`` does not load anywidget.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from microgrid import Value, name_of
-from microgrid.draw import GraphTooLargeError, _collect
+from microgrid.draw import GraphTooLargeError, collect_nodes
 
 live = pytest.importorskip('microgrid.live', reason='anywidget is in the dev extra')
 from microgrid.live import Explorer, Playground, Stepper  # noqa: E402
@@ -76,7 +76,7 @@ def test_stepper_shows_each_step_of_backward_with_its_grads_and_highlight():
     g = neuron()
     L = g['L']
     s = Stepper(L, names=g)
-    order = _collect(L, 500)
+    order = collect_nodes(L, 500)
     names = {v: k for k, v in reversed(list(g.items())) if isinstance(v, Value)}
     expected = list(L.backward_steps())  # a fresh run, with the engine's own numbers
     running = dict.fromkeys(order, None)
@@ -170,7 +170,7 @@ def test_explorer_numbers_equal_a_fresh_eager_computation():
         out, grads = fresh(a, b, c)
         assert e.output == out.data
         assert e.grads == grads  # the same engine, the same numbers, bit for bit
-        order = _collect(e.root, 200)
+        order = collect_nodes(e.root, 200)
         assert e.view['data'] == [f'data {num(v.data)}' for v in order]
         assert e.view['grad'] == [f'grad {num(v.grad)}' for v in order]
         assert e.view['local'] == [[num(d) for d in v.local_grads] for v in order]

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / 'tests' / 'live' / 'live_widgets.ipynb'
 SHOTS = ROOT / 'build' / 'screenshots'

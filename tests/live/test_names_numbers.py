@@ -9,13 +9,13 @@ import time
 import pytest
 
 pytest.importorskip('microgrid.live', reason='anywidget is in the dev extra')
-from microgrid import data, losses  # noqa: E402
-from microgrid.draw import GraphTooLargeError  # noqa: E402
-from microgrid.labels import fmt  # noqa: E402
-from microgrid.live import Explorer, Stepper  # noqa: E402
-from microgrid.live._base import LAYOUT_LIMIT, count_nodes  # noqa: E402
-from microgrid.live.explorer import agreement  # noqa: E402
-from microgrid.nn import MLP  # noqa: E402
+from microgrid import data, losses
+from microgrid.draw import GraphTooLargeError
+from microgrid.labels import fmt
+from microgrid.live import Explorer, Stepper
+from microgrid.live._base import LAYOUT_LIMIT, count_nodes
+from microgrid.live.explorer import agreement
+from microgrid.nn import MLP
 
 
 def lesson2(a, b, c, f):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip('microgrid.live', reason='anywidget is in the dev extra')
-from microgrid.live import Playground  # noqa: E402
+from microgrid.live import Playground
 
 JS = (Path(__file__).resolve().parents[2] / 'microgrid' / 'live' / 'playground.js').read_text()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from microgrid import Value
-from microgrid.draw import HIGHLIGHT, _collect
-from microgrid.player import backprop_player
+from microgrid.viz.draw import HIGHLIGHT, collect_nodes
+from microgrid.viz.player import backprop_player
 
 
 def chromium_path() -> str | None:
@@ -26,12 +26,20 @@ def chromium_path() -> str | None:
 
 
 CHROMIUM = chromium_path()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
-)
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        '--disable-background-networking']  # fmt: skip
+pytestmark = [
+    pytest.mark.slow,  # make test-fast skips it (pytest -m "not slow")
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
+    ),
+]
+ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+]
 
 
 @pytest.fixture(scope='module')
@@ -84,7 +92,7 @@ def edge_stroke(pg, edge_id: str) -> str:
 
 def test_next_moves_the_highlighted_edge_and_fills_in_grads(page):
     pg, errors, requests, path, L = page
-    root = f'v{_collect(L, 500).index(L)}'
+    root = f'v{collect_nodes(L, 500).index(L)}'
     assert current(pg) == [root]  # the seed: the root L
     assert grad_texts(pg)['L'] == 'grad 1.0' and grad_texts(pg)['a'] == 'grad ?'
     history = []
@@ -158,8 +166,13 @@ def test_title_legend_one_large_caption_counter_and_home_end(page):
     assert title == 'Backpropagation through L, one chain-rule step at a time'
     assert pg.title() == title
     legend = pg.inner_text('.mg-player .mg-legend')
-    for words in ('not reached yet', 'part of its gradient', 'all of its gradient',
-                  'this step', 'local derivative'):  # fmt: skip
+    for words in (
+        'not reached yet',
+        'part of its gradient',
+        'all of its gradient',
+        'this step',
+        'local derivative',
+    ):
         assert words in legend, words
     # the legend's swatches are the colours the player paints
     swatches = pg.eval_on_selector_all(

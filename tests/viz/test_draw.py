@@ -18,7 +18,7 @@ import pytest
 
 import microgrid
 from microgrid import Value
-from microgrid.draw import (
+from microgrid.viz.draw import (
     HIGHLIGHT,
     GraphTooLargeError,
     RendererNotFoundError,
@@ -31,7 +31,7 @@ from microgrid.draw import (
 
 torch = pytest.importorskip('torch', reason='torch (a dev dependency) gives the reference grads')
 
-draw_module = import_module('microgrid.draw')  # the module; microgrid.draw is the function
+draw_module = import_module('microgrid.viz.draw')  # the module; microgrid.draw is the function
 SVG = '{http://www.w3.org/2000/svg}'
 SYSTEM_DOT = shutil.which('dot')
 
@@ -114,7 +114,7 @@ def test_svg_holds_labels_data_grads_and_local_derivatives(renderer):
     ops = sorted(texts[0] for texts in nodes.values() if len(texts) == 1)
     assert ops == ['*', '*', '+', '+', 'tanh']
     # every edge into an op carries the local derivative d(node)/d(parent)
-    ids = {v: i for i, v in enumerate(draw_module._collect(o, 500))}
+    ids = {v: i for i, v in enumerate(draw_module.collect_nodes(o, 500))}
     for v, i in ids.items():
         for k, local in enumerate(v.local_grads):
             title, texts, _ = edges[f'e{i}_{k}']
@@ -220,7 +220,7 @@ def test_highlight_a_node_an_edge_a_path_and_an_explain_path():
     x, y = Value(2.0, 'x'), Value(3.0, 'y')
     m = x * y
     out = m + x
-    order = draw_module._collect(out, 500)
+    order = draw_module.collect_nodes(out, 500)
     i = {v: n for n, v in enumerate(order)}
     assert hot_ids(draw(out, highlight=x)) == {f'v{i[x]}'}
     edge = {f'v{i[x]}', f'v{i[m]}', f'o{i[m]}', f'f{i[m]}', f'e{i[m]}_0'}
@@ -340,7 +340,9 @@ def test_both_renderers_lay_out_alike(monkeypatch, tmp_path):
 
 
 def test_microgrid_draw_is_the_function_however_the_module_was_imported():
-    import microgrid.draw  # noqa: F401 - importing the module must not rebind the name
+    import microgrid.draw  # importing the module must not rebind the name
+    import microgrid.viz.draw  # nor importing it at its new place
 
     v = Value(1.0, 'v') * 2.0
+    assert callable(microgrid.draw) and import_module('microgrid.draw') is draw_module
     assert microgrid.draw is draw and microgrid.draw(v).source == draw(v).source

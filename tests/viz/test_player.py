@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
 import microgrid
 from microgrid import Value
-from microgrid.draw import HIGHLIGHT, _collect, find_renderer
-from microgrid.player import DONE_FILL, backprop_frames, backprop_gif, backprop_player
+from microgrid.viz.draw import HIGHLIGHT, collect_nodes, find_renderer
+from microgrid.viz.player import DONE_FILL, backprop_frames, backprop_gif, backprop_player
 
 torch = pytest.importorskip('torch', reason='torch (a dev dependency) gives the reference grads')
 
@@ -50,7 +51,7 @@ def torch_grads(leaves):
 
 
 def n_steps(root: Value) -> int:
-    return 1 + sum(len(v.parents) for v in _collect(root, 10_000))
+    return 1 + sum(len(v.parents) for v in collect_nodes(root, 10_000))
 
 
 def player_data(page: str) -> dict:
@@ -72,7 +73,7 @@ def test_one_frame_per_step_and_no_external_url(tmp_path):
         assert f'data-act="{act}"' in page
     assert 'type="range"' in page and 'ArrowRight' in page and 'ArrowLeft' in page
     # the frames follow backward_steps: the seed, then each edge in order
-    order = _collect(L, 500)
+    order = collect_nodes(L, 500)
     index = {v: i for i, v in enumerate(order)}
     seen: dict = {}
     prefix = data['prefix']
@@ -152,14 +153,14 @@ def test_the_users_grads_are_left_as_they_were(tmp_path):
     L, leaves = graph()
     L.backward()
     leaves['a'].grad = 123.0  # as if accumulated from an earlier pass
-    before = {v: v.grad for v in _collect(L, 500)}
+    before = {v: v.grad for v in collect_nodes(L, 500)}
     backprop_player(L)
     backprop_frames(L, tmp_path, format='svg')
     backprop_gif(L, tmp_path / 'x.gif', scale=0.5)
-    assert {v: v.grad for v in _collect(L, 500)} == before
+    assert {v: v.grad for v in collect_nodes(L, 500)} == before
     # and the frames showed this pass alone (leaf grads zeroed first), not 123 + ...
     data = player_data(backprop_player(L))
-    a_index = _collect(L, 500).index(leaves['a'])
+    a_index = collect_nodes(L, 500).index(leaves['a'])
     last_a = [f[1] for f in data['frames'] if f[0] == a_index][-1]
     assert float(last_a.split()[1]) == pytest.approx(torch_grads(leaves)['a'])
 
@@ -227,3 +228,66 @@ def test_notebook_display_and_bad_arguments(tmp_path):
 def test_a_lone_leaf_has_just_the_seed_frame():
     data = player_data(backprop_player(Value(5.0, 'w')))
     assert len(data['frames']) == 1 and data['frames'][0][1] == 'grad 1.0'
+
+
+# -- the player's entry points check their arguments at the door -------------------------
+
+
+def _small_graph():
+    a, b = Value(2.0, 'a'), Value(-3.0, 'b')
+    return a * b + a
+
+
+@pytest.mark.parametrize(
+    'call, error, words',
+    [
+        (
+            lambda p, L, t: p.backprop_gif(L, t / 'x.gif', loop='a'),
+            TypeError,
+            'loop must be an int',
+        ),
+        (
+            lambda p, L, t: p.backprop_gif(L, t / 'x.gif', loop=-1),
+            ValueError,
+            'loop must be an int in',
+        ),
+        (lambda p, L, t: p.backprop_gif(L, t / 'x.gif', loop=True), TypeError, 'loop'),
+        (lambda p, L, t: p.backprop_gif(L, t / 'x.gif', duration='9'), TypeError, 'duration'),
+        (
+            lambda p, L, t: p.backprop_gif(L, t / 'x.gif', last_duration=1.5),
+            TypeError,
+            'last_duration',
+        ),
+        (lambda p, L, t: p.backprop_gif(L, 3), TypeError, 'path must be a str or os.PathLike'),
+        (lambda p, L, t: p.backprop_gif(L, t / 'x.gif', scale='2'), TypeError, 'scale'),
+        (lambda p, L, t: p.backprop_gif(L, t / 'x.gif', rankdir=1), TypeError, 'rankdir'),
+        (lambda p, L, t: p.backprop_gif(L, t / 'x.gif', rankdir='XY'), ValueError, 'rankdir'),
+        (lambda p, L, t: p.backprop_gif(L, t / 'x.gif', max_nodes='5'), TypeError, 'max_nodes'),
+        (lambda p, L, t: p.backprop_gif('L', t / 'x.gif'), TypeError, 'needs a Value'),
+        (lambda p, L, t: p.backprop_frames(L, 7), TypeError, 'folder must be a str'),
+        (lambda p, L, t: p.backprop_frames(L, t, format=None), TypeError, 'format must be a str'),
+        (lambda p, L, t: p.backprop_frames(L, t, names=[1]), TypeError, 'names must be a mapping'),
+        (lambda p, L, t: p.backprop_player(L, path=5), TypeError, 'path must be a str'),
+        (lambda p, L, t: p.backprop_player(L, interval='fast'), TypeError, 'interval'),
+        (
+            lambda p, L, t: p.backprop_player(L, show_local_grads='no'),
+            TypeError,
+            'show_local_grads',
+        ),
+        (lambda p, L, t: p.backprop_player(L, max_nodes=0), ValueError, 'max_nodes'),
+    ],
+)
+def test_player_entry_points_check_argument_types_at_the_door(
+    call, error, words, tmp_path, monkeypatch
+):
+    player = import_module('microgrid.viz.player')
+
+    def no_work(*args, **kwargs):
+        raise AssertionError('work started before the arguments were checked')
+
+    monkeypatch.setattr(player, '_scene', no_work)
+    out = tmp_path / 'out'  # tmp_path also holds this file's empty-bin
+    out.mkdir()
+    with pytest.raises(error, match=words):
+        call(player, _small_graph(), out)
+    assert list(out.iterdir()) == []

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from microgrid import Value
-from microgrid.plot import (
+from microgrid.viz.plot import (
     decision_grid,
     plot_decision_boundary,
     plot_history,
@@ -47,8 +47,10 @@ class TinyNet:
         self.v = [Value(rng.uniform(-1, 1)) for _ in range(3)]
 
     def __call__(self, x):
-        hidden = [sum((w * xi for w, xi in zip(n.w, x)), Value(0.0)).tanh()
-                  for n in self.layers[0].neurons]  # fmt: skip
+        hidden = [
+            sum((w * xi for w, xi in zip(n.w, x)), Value(0.0)).tanh()
+            for n in self.layers[0].neurons
+        ]
         return sum((v * h for v, h in zip(self.v, hidden)), Value(0.0))
 
 
@@ -179,8 +181,9 @@ def test_training_animation_has_one_frame_per_recorded_epoch(tmp_path, epochs, e
         assert im.size[0] > 300
     # the same objects through fit() alone give the same history: it is fit's loop
     twin = nn.MLP(2, [4, 1], seed=0)
-    expected = fit(twin, X, y, 'hinge', optim.SGD(twin.parameters(), lr=0.1), epochs,
-                   progress=False)  # fmt: skip
+    expected = fit(
+        twin, X, y, 'hinge', optim.SGD(twin.parameters(), lr=0.1), epochs, progress=False
+    )
     assert history == expected
     assert len(history['loss']) == epochs
 

@@ -1,0 +1,11 @@
+"""Moved to microgrid.cli.demo; this alias keeps the old import path working."""
+
+import sys
+from typing import TYPE_CHECKING
+
+from microgrid.cli import demo as _module
+
+if TYPE_CHECKING:  # the names, for type checkers; at run time the module itself is used
+    from microgrid.cli.demo import *  # noqa: F403
+
+sys.modules[__name__] = _module

@@ -1,0 +1,11 @@
+"""Moved to microgrid.viz.raster; this alias keeps the old import path working."""
+
+import sys
+from typing import TYPE_CHECKING
+
+from microgrid.viz import raster as _module
+
+if TYPE_CHECKING:  # the names, for type checkers; at run time the module itself is used
+    from microgrid.viz.raster import *  # noqa: F403
+
+sys.modules[__name__] = _module
