@@ -7,6 +7,10 @@ nothing. In the ordinary run the test only checks that the names are numpy's.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # avx512.py, beside this file
 
 from avx512 import avx512_features, cpu_features
 
