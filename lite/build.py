@@ -282,6 +282,14 @@ OFFLINE_TEXT = (
 )
 
 
+def student_copy(path: Path) -> str:
+    """The lesson as a student gets it: without the cells tagged check (the course's own
+    regression checks, for the tests; the docs site leaves them out too)."""
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    nb['cells'] = [c for c in nb['cells'] if 'check' not in c.get('metadata', {}).get('tags', [])]
+    return json.dumps(nb, indent=1, ensure_ascii=False) + '\n'
+
+
 def landing_page(titles: list[tuple[str, str]]) -> str:
     items = '\n'.join(
         f'<li><a href="lab/index.html?path={html.escape(name)}">{html.escape(title)}</a></li>'
@@ -348,7 +356,7 @@ def stage(lock_path: Path, core: Path, wheels: list[Path], extras, micro: Path) 
     (files / 'solutions').mkdir(parents=True)
     titles = []
     for nb in lessons():
-        shutil.copy2(nb, files / nb.name)
+        (files / nb.name).write_text(student_copy(nb), encoding='utf-8')
         titles.append((nb.name, lesson_title(nb)))
     for sol in sorted((NOTEBOOKS / 'solutions').glob('*.py')):
         shutil.copy2(sol, files / 'solutions' / sol.name)
