@@ -5,7 +5,7 @@ from this checkout, and the widgets' front-end; the Python kernel is Pyodide, wh
 the browser tab. Publishing it is copying that folder to any web server (or opening it from
 127.0.0.1); see docs/lite.md.
 
-What it downloads (once; cached in .lite-cache/, so a second build takes seconds):
+What it downloads (once; cached in .registry-cache/, so a second build takes seconds):
 
 - the Pyodide core from npm (``npm pack pyodide@PYODIDE``): the wasm, the standard library
   and the lock file; it carries no package wheels;
@@ -36,7 +36,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / '.lite-cache'
+CACHE = ROOT / '.registry-cache'
 STAGE = ROOT / 'build' / 'lite'
 OUT = ROOT / 'build' / 'lite-site'
 NOTEBOOKS = ROOT / 'notebooks'
