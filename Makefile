@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck pytest bench clean dist docs course course-html
+.PHONY: demo test lint typecheck pytest bench clean dist docs course course-html lite
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,9 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
 
-# tests/test_course.py runs every lesson (inline backend, then with the solutions).
-pytest: $(VENV)/.dev-installed
+# tests/test_course.py runs every lesson (inline backend, then with the solutions); the
+# browser test of the lite site (tests/lite/) needs the site built first.
+pytest: $(VENV)/.dev-installed lite
 	$(BIN)/pytest tests
 
 $(VENV)/.course-installed: pyproject.toml | $(BIN)/python
@@ -53,6 +54,19 @@ course: $(VENV)/.course-installed
 # (written by the course test) when newer than the lesson. Without MkDocs, the same pages
 # come from: python -m microgrid.course html notebooks <folder>
 course-html: docs
+
+# The course as a static JupyterLite site in build/lite-site/ (docs/lite.md): Pyodide from
+# npm, wheels from PyPI, cached in .registry-cache/; rebuilt when its inputs change.
+$(VENV)/.lite-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[lite]'
+	touch $@ $(VENV)/.run-installed
+
+LITE_INPUTS := pyproject.toml $(shell find lite microgrid notebooks -type f -not -name '*.pyc')
+
+build/lite-site/index.html: $(LITE_INPUTS) | $(VENV)/.lite-installed
+	$(BIN)/python lite/build.py
+
+lite: build/lite-site/index.html
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -77,3 +91,4 @@ dist: $(VENV)/.docs-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache microgrid-demo site build dist
+# (.registry-cache/, the lite and docs builds' downloads, is kept: rm -rf it to fetch again)
