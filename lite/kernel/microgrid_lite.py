@@ -41,9 +41,8 @@ DRAWING_NOTICE = (
     '[browser] A graph drawing needs Graphviz (Viz.js), which did not load in this browser: '
     'run the lesson in a local Jupyter to see it.'
 )
-# Modules that may hold microgrid's render_source (before and after the viz/ move).
-RENDER_MODULES = ['microgrid.draw', 'microgrid.player', 'microgrid.viz.render',
-                  'microgrid.viz.draw', 'microgrid.viz.graph', 'microgrid.viz.player']  # fmt: skip
+# Documented import paths whose import loads every module that renders a drawing.
+DRAWING_MODULES = ['microgrid.draw', 'microgrid.player']
 _viz: Any = None
 
 
@@ -163,12 +162,12 @@ async def _load_viz() -> None:
         return
     import importlib
 
-    for name in RENDER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, 'render_source'):
+    for name in DRAWING_MODULES:
+        importlib.import_module(name)
+    # every microgrid module that holds render_source (where it is defined, and where it is
+    # imported by name) now renders with Viz.js
+    for name, module in list(sys.modules.items()):
+        if name.startswith('microgrid.') and callable(getattr(module, 'render_source', None)):
             module.render_source = render_source
 
 
