@@ -274,10 +274,10 @@ def lesson_title(path: Path) -> str:
 
 OFFLINE_TEXT = (
     'Works with no network: the engine, every lesson cell that computes, the exercise '
-    'checks, the graph drawings (Graphviz runs in the page, as Viz.js) and the live widgets '
-    '(Stepper, Explorer, Playground). Needs a network: cells that plot with matplotlib or '
-    "use numpy. In the browser those two come from Pyodide's CDN; with no network such a "
-    'cell prints one line saying so, and the rest of the lesson runs.'
+    'checks, the graph drawings (Graphviz runs in the page, as Viz.js) and the live Stepper '
+    'and Explorer. Needs a network: cells that plot with matplotlib or use numpy, and the '
+    "Playground (it draws with numpy). In the browser those come from Pyodide's CDN; with "
+    'no network such a cell prints one line saying so, and the rest of the lesson runs.'
 )
 
 

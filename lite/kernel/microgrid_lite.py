@@ -34,8 +34,9 @@ CDN_MODULES = frozenset({'numpy', 'matplotlib', 'mpl_toolkits', 'pylab', 'PIL', 
 # Names the lessons bind to those modules.
 ALIASES = {'plt': 'matplotlib', 'mpl': 'matplotlib', 'np': 'numpy'}
 OFFLINE_NOTICE = (
-    "[offline] This cell needs {module}, which the browser loads from Pyodide's CDN, and "
-    'there is no network: its output is skipped; the rest of the lesson runs.'
+    "[needs network] This cell needs {module}, which the browser gets from Pyodide's CDN when "
+    'a cell imports it: online, run `import {module}` and then this cell again; offline, its '
+    'output is skipped and the rest of the lesson runs.'
 )
 DRAWING_NOTICE = (
     '[browser] A graph drawing needs Graphviz (Viz.js), which did not load in this browser: '

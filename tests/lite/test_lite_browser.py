@@ -36,7 +36,6 @@ ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
         '--disable-background-networking',
         '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1']  # fmt: skip
 LESSONS = ['01_', '02_', '03_', '04_']
-OFFLINE = "[offline] This cell needs {module}, which the browser loads from Pyodide's CDN"
 CDN = 'https://cdn.jsdelivr.net/pyodide/'
 PICTURES = ('image/png', 'image/svg+xml', 'image/gif')
 WIDGET = 'application/vnd.jupyter.widget-view+json'
@@ -287,7 +286,7 @@ def check_lesson(page, cells, times, prefix):
         # nothing on stderr that CPython does not show (no warning, no loader message)
         got_err, want_err = text_of(got['outputs'], 'stderr'), text_of(want.outputs, 'stderr')
         assert same_text(got_err, want_err), f'{where}\nstderr: {got_err!r}'
-        notice = re.search(r'^\[offline\] This cell needs (\w+).*\n', got_text, flags=re.M)
+        notice = re.search(r'^\[needs network\] This cell needs (\w+).*\n', got_text, flags=re.M)
         if notice:
             notices += 1
             # the notice, after what the cell printed before it needed the module
