@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND := Agg
 
-.PHONY: demo test test-fast lint typecheck pytest test-cpu-portable bench clean dist docs course course-html
+.PHONY: demo test test-fast lint typecheck pytest test-cpu-portable bench clean dist docs course course-html lite
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,9 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy microgrid
 
-# tests/course/test_course.py runs every lesson (inline backend, then with the solutions).
-pytest: $(VENV)/.dev-installed
+# tests/course/test_course.py runs every lesson (inline backend, then with the solutions); the
+# browser test of the lite site (tests/lite/) needs the site built first.
+pytest: $(VENV)/.dev-installed lite
 	$(BIN)/pytest tests
 
 # The compile tests again with numpy's AVX-512 kernels off and OpenBLAS as on a Haswell:
@@ -68,6 +69,19 @@ course: $(VENV)/.course-installed
 course-html: $(VENV)/.course-installed
 	env -u MPLBACKEND $(BIN)/python -m microgrid.course html notebooks build/course-html
 
+# The course as a static JupyterLite site in build/lite-site/ (docs/lite.md): Pyodide from
+# npm, wheels from PyPI, cached in .registry-cache/; rebuilt when its inputs change.
+$(VENV)/.lite-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[lite]'
+	touch $@ $(VENV)/.run-installed
+
+LITE_INPUTS := pyproject.toml $(shell find lite microgrid notebooks -type f -not -name '*.pyc')
+
+build/lite-site/index.html: $(LITE_INPUTS) | $(VENV)/.lite-installed
+	$(BIN)/python lite/build.py
+
+lite: build/lite-site/index.html
+
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run_all.py
@@ -91,3 +105,4 @@ dist: $(VENV)/.docs-installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache microgrid-demo site build dist
+# (.registry-cache/, the lite and docs builds' downloads, is kept: rm -rf it to fetch again)

@@ -13,6 +13,11 @@
   beside it. ```` ```python run needs=Value._prev,nn.MLP ```` runs only once those names exist
   in microgrid (for pages written ahead of a feature); otherwise it is shown with a note.
 - **Benchmarks** and **Changelog**: BENCHMARKS.md and CHANGELOG.md, rendered as they are.
+- **Offline**: MathJax and the search plugin's file:// shim come from the npm registry
+  (``npm pack mathjax@MATHJAX``, ``npm pack iframe-worker@IFRAME_WORKER``, cached in
+  .registry-cache/) into site/assets/, so the site loads nothing from other hosts.
+  Each lesson page links to the lesson in the browser (the JupyterLite site of ``make lite``,
+  copied to site/lite/ when it is built).
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ import json
 import logging
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import traceback
@@ -43,6 +51,15 @@ PACKAGE = ROOT / 'microgrid'
 NOTEBOOKS = ROOT / 'notebooks'
 EXECUTED = ROOT / 'build' / 'executed'
 log = logging.getLogger('mkdocs.hooks.microgrid')
+CACHE = ROOT / '.registry-cache'
+LITE_SITE = ROOT / 'build' / 'lite-site'
+MATHJAX = '3.2.2'
+# The offline plugin's search shim (so search works from file://), which it loads from a CDN.
+IFRAME_WORKER = '1.0.4'
+SHIM_CDN = 'https://unpkg.com/iframe-worker/shim'
+# What the pages use of MathJax's package: the TeX-to-HTML bundle, the TeX extensions it
+# loads on demand, and its fonts.
+MATHJAX_PARTS = ('es5/tex-mml-chtml.js', 'es5/input/tex/extensions/', 'es5/output/chtml/fonts/')
 
 # The API reference follows what users call, not the files: one page per part of the public
 # layout, each with its modules in reading order as (section title, module). A module that
@@ -480,10 +497,60 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     return _RUN.sub(replace, markdown)
 
 
+LITE_LINK = (
+    '<p class="mg-lite"><a href="../lite/lab/index.html?path={name}">Open this lesson in the '
+    'browser</a>: it runs in JupyterLite, with nothing to install (see '
+    '<a href="../lite.html">the course in a browser</a>).</p>'
+)
+
+
 def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     for key in re.findall(r'<p>(MGOUT\d+X)</p>', html_text):
         html_text = html_text.replace(f'<p>{key}</p>', _outputs.pop(key))
     if page.file.src_uri.startswith('course/'):
         # a lesson's link to another lesson goes to that lesson's page
         html_text = re.sub(r'href="(\d\d_[\w-]+)\.ipynb"', r'href="\1.html"', html_text)
+        if page.file.src_uri.endswith('.ipynb'):
+            html_text = LITE_LINK.format(name=Path(page.file.src_uri).name) + html_text
     return html_text
+
+
+def npm_package(name: str, version: str) -> Path:
+    """An npm package's tarball, packed once into .registry-cache/."""
+    tgz = CACHE / f'{name}-{version}.tgz'
+    if not tgz.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(['npm', 'pack', '--silent', f'{name}@{version}'], cwd=CACHE, check=True)
+    return tgz
+
+
+def bundle_search_shim(site: Path) -> None:
+    """The search shim from npm into assets/, and every page pointed at that copy."""
+    with tarfile.open(npm_package('iframe-worker', IFRAME_WORKER)) as tar:
+        shim = tar.extractfile('package/shim/index.js')
+        assert shim is not None
+        (site / 'assets' / 'iframe-worker-shim.js').write_bytes(shim.read())
+    for page in site.rglob('*.html'):
+        if page.is_relative_to(site / 'lite'):
+            continue
+        text = page.read_text(encoding='utf-8')
+        if SHIM_CDN in text:
+            up = '../' * (len(page.relative_to(site).parts) - 1)
+            page.write_text(text.replace(SHIM_CDN, f'{up}assets/iframe-worker-shim.js'))
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    site = Path(config.site_dir)
+    bundle_search_shim(site)
+    target = site / 'assets' / 'mathjax'
+    with tarfile.open(npm_package('mathjax', MATHJAX)) as tar:
+        for member in tar.getmembers():
+            name = member.name.removeprefix('package/')
+            if member.isfile() and name.startswith(MATHJAX_PARTS):
+                path = target / name.removeprefix('es5/')
+                path.parent.mkdir(parents=True, exist_ok=True)
+                source = tar.extractfile(member)
+                assert source is not None
+                path.write_bytes(source.read())
+    if (LITE_SITE / 'index.html').exists():  # make lite built it: the lessons' links work
+        shutil.copytree(LITE_SITE, site / 'lite', dirs_exist_ok=True)

@@ -1,5 +1,5 @@
 // MathJax for the lessons' formulas ($...$ and $$...$$ in markdown cells only; code and
-// outputs are left alone). MathJax itself comes from a CDN; offline, formulas stay as TeX.
+// outputs are left alone). MathJax itself is in assets/mathjax/ (from its npm package).
 window.MathJax = {
   tex: {
     inlineMath: [['$', '$'], ['\\(', '\\)']],

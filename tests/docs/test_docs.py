@@ -206,10 +206,8 @@ def test_pages_of_the_site(site):
 
 # -- in a browser ------------------------------------------------------------------------
 
-# Material's search, opened from disk, asks for a worker shim from unpkg, and the lessons'
-# formulas load MathJax from jsdelivr; nothing else may come from another host (the test
-# blocks every remote request: the site must work without them).
-ALLOWED_REMOTE = ('https://unpkg.com/iframe-worker/', 'https://cdn.jsdelivr.net/npm/mathjax@3/')
+# Nothing may come from another host (the test blocks every remote request): MathJax and the
+# search's file:// shim are in site/assets/ (docs/hooks.py); see also docs/test_offline_site.py.
 
 
 @pytest.fixture(scope='module')
@@ -273,7 +271,7 @@ def test_embedded_player_steps_when_next_is_clicked(site, browser):
         pg.click('.mg-player [data-act=prev]')
         assert pg.get_attribute('.mg-player', 'data-frame') == '2'
         assert errors == []
-        assert [u for u in remote if not u.startswith(ALLOWED_REMOTE)] == []
+        assert remote == []
     finally:
         pg.close()
 
@@ -312,7 +310,7 @@ def test_course_pages_show_their_pictures(site, browser):
             )
             broken = [p for p in pictures if not p['ok']]
             assert broken == [], f'{nb.stem}: pictures that do not show: {broken}'
-            assert [u for u in remote if not u.startswith(ALLOWED_REMOTE)] == [], remote
+            assert remote == [], remote
             total += len(pictures)
         finally:
             pg.close()
