@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ['HIDDEN_TAGS', 'SEE', 'WIDGET_NOTE', 'build_html', 'student_notebook']
+__all__ = ['HIDDEN_TAGS', 'LITE_LINK', 'SEE', 'WIDGET_NOTE', 'build_html', 'student_notebook']
 
 # Cells with these tags are for the tests and the teacher, not the student's page.
 HIDDEN_TAGS = frozenset({'check', 'solution'})
@@ -31,6 +31,11 @@ WIDGET_NOTE = (
 """The note shown where a live widget would be (it needs a running kernel)."""
 SEE = ', or see the <a href="{0}#live-widgets">screenshots of the live widgets</a>'
 """The note's link to the screenshots, when the builder knows where they are."""
+LITE_LINK = (
+    '[Open this lesson in the browser]({0}/lab/index.html?path={1}): the course as a '
+    'JupyterLite site (`make lite`), nothing to install.'
+)
+"""The first line of each page: the same lesson, runnable in the browser."""
 
 
 def student_notebook(nb: Any, instruments: str = '') -> Any:
@@ -88,11 +93,15 @@ def build_html(
     out: str | Path = 'build/course-html',
     executed: str | Path = 'build/executed',
     instruments: str = '',
+    lite: str = '../lite-site',
 ) -> list[Path]:
     """Write each lesson of ``notebooks``, executed, as ``out/<lesson>.html``, and an index.
 
     Pictures are embedded in the pages (PNG and GIF as data URIs, SVG inline), so the
-    folder can be published as it is. Returns the pages written, the index last.
+    folder can be published as it is. Each page begins with a link to the lesson in the
+    JupyterLite site of ``make lite`` at ``lite`` (a URL or a path relative to ``out``; the
+    default is build/lite-site/ beside build/course-html/; '' for no link). Returns the
+    pages written, the index last.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -106,11 +115,13 @@ def build_html(
     pages, items = [], []
     for lesson in lessons:
         nb = nbformat.from_dict(student_notebook(_executed(lesson, Path(executed)), instruments))
+        title = _title(nb, lesson.stem)
+        if lite:
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(LITE_LINK.format(lite, lesson.name)))
         body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': lesson.stem}})
         page = target / f'{lesson.stem}.html'
         page.write_text(body, encoding='utf-8')
         pages.append(page)
-        title = _title(nb, lesson.stem)
         items.append(f'<li><a href="{html.escape(page.name)}">{html.escape(title)}</a></li>')
         print(f'wrote {page}')
     index = target / 'index.html'

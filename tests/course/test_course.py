@@ -308,6 +308,7 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
     assert 'src="data:image/gif;base64,R0lGODlhAQABAAAAACw="' in page  # as an <img>
     assert 'assert hidden' not in page  # the student's page: no regression checks
     assert 'Live widget' in page and 'make course' in page  # a note, not an empty box
+    assert 'href="../lite-site/lab/index.html?path=01_nudging.ipynb"' in page  # make lite's
     index = pages[1].read_text(encoding='utf-8')
     assert '<a href="01_nudging.html">Lesson 1 · &lt;Nudging&gt;</a>' in index
     with pytest.raises(FileNotFoundError, match='no lessons'):
