@@ -131,6 +131,7 @@ def test_lesson_is_stored_clean_with_checked_exercises(path):
         f'{path.stem}: solutions {sorted(solutions)} do not match the exercises'
     )
     for i, ex in exercises:
+        assert ex.startswith(path.stem[:2] + '-'), f'{ex}: ids start with the lesson number'
         follower = nb.cells[i + 1]
         assert follower.cell_type == 'code' and CHECK_CALL.search(_code(follower)), (
             f'{ex}: the cell after the stub must call check() or a check_*() of microgrid.course'
