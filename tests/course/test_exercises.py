@@ -113,17 +113,17 @@ VARIANTS: dict[str, list[tuple[str, str | None]]] = {
             'without biases',
         ),
     ],
-    '05-train-loop': [
+    '06-train-loop': [
         (
             'def train(model, xs, ys, steps=20, lr=0.05):\n'
-            '    losses = []\n'
+            '    recorded = []\n'
             '    for _ in range(steps):\n'
             '        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys)) / len(xs)\n'
             '        loss.backward()\n'
             '        for p in model.parameters():\n'
             '            p.data -= lr * p.grad\n'
-            '        losses.append(loss.data)\n'
-            '    return losses',
+            '        recorded.append(loss.data)\n'
+            '    return recorded',
             'never zeroed',
         ),
     ],
