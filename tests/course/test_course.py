@@ -309,8 +309,8 @@ def test_build_html_embeds_pictures_and_reuses_executed_notebooks(tmp_path):
 
 
 @pytest.mark.slow
-def test_lesson_9_runs_without_torch_and_says_so(tmp_path):
-    """torch is not in the course extra: lesson 9 must run without it, with a visible note."""
+def test_lesson_11_runs_without_torch_and_says_so(tmp_path):
+    """torch is not in the course extra: lesson 11 must run without it, with a visible note."""
     blocker = tmp_path / 'torch'
     blocker.mkdir()
     (blocker / '__init__.py').write_text("raise ImportError('No module named torch (blocked)')\n")
