@@ -5,10 +5,10 @@ not see them and a failed one stopped Run All. Now each lesson holds only what t
 sees, and tests/course/test_course.py inserts each claim as a cell right after the cell whose
 id is its key, runs the lesson, and removes the claims again before it saves the executed copy.
 
-Convention: ``CLAIMS[lesson stem][id of the cell the claim follows] = code``. To move a lesson's
-tagged cells here: take each cell tagged ``check``, put its source under the id of the cell
-before it, and delete the cell (test_regression_claims_live_in_the_tests_not_in_hidden_cells
-then requires the lesson to have none left). A claim runs inside a function, so its names
+Convention: ``CLAIMS[lesson stem][id of the cell the claim follows] = code``. No lesson has a
+cell tagged ``check`` any more (test_regression_claims_live_in_the_tests_not_in_hidden_cells
+requires it of every lesson): a new regression check goes here, under the id of the cell
+whose output it describes, written as plain asserts. A claim runs inside a function, so its names
 stay local (use ``globals()``, not ``locals()``, for the lesson's names); it must not change
 the lesson's objects, since the student's run has no claims. A claim that a sentence of the
 prose relies on says so in a comment.
