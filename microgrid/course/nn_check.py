@@ -4,10 +4,10 @@ Lesson 5 asks for ``MyMLP(nin, nouts)``: tanh hidden layers, a linear last layer
 out when the last layer has one neuron, and ``parameters()`` listing each neuron's weights
 and then its bias, layer by layer (micrograd's order, and microgrid.nn's). ``check_mlp``
 gives the student's parameters the same numbers as a microgrid ``nn.MLP`` and compares the
-outputs and every gradient. ``check_training`` runs the student's ``train(model, xs, ys,
-steps, lr)`` on a microgrid MLP and compares its losses with the reference loop. Both print
-``✓``/``✗`` lines with a hint keyed to the mistake they recognise, return True or False,
-and never raise.
+outputs and every gradient. ``check_training`` (lesson 6) runs the student's
+``train(model, xs, ys, steps, lr)`` on a microgrid MLP and compares its losses with the
+reference loop. Both print ``✓``/``✗`` lines with a hint keyed to the mistake they
+recognise, return True or False, and never raise.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 # Solutions to lesson 14. Each section replaces the exercise cell of the same id.
 
-# SOLUTION 12-gradient-by-jvp
+# SOLUTION 14-gradient-by-jvp
 def gradient_by_jvp(fn, point):
     n = len(point)
     return [jvp(fn, point, [1.0 if k == i else 0.0 for k in range(n)])[1] for i in range(n)]
 
-# SOLUTION 12-passes
+# SOLUTION 14-passes
 passes = {
     'forward mode, 1000 inputs -> 1 output (a loss)': 1000,
     'reverse mode, 1000 inputs -> 1 output (a loss)': 1,
@@ -13,7 +13,7 @@ passes = {
     'reverse mode, 1 input -> 1000 outputs': 1000,
 }
 
-# SOLUTION 12-dual-mul
+# SOLUTION 14-dual-mul
 class Dual:
     def __init__(self, value, tangent=0.0):
         self.value, self.tangent = value, tangent

@@ -5,10 +5,10 @@ not see them and a failed one stopped Run All. Now each lesson holds only what t
 sees, and tests/course/test_course.py inserts each claim as a cell right after the cell whose
 id is its key, runs the lesson, and removes the claims again before it saves the executed copy.
 
-Convention: ``CLAIMS[lesson stem][id of the cell the claim follows] = code``. To move a lesson's
-tagged cells here: take each cell tagged ``check``, put its source under the id of the cell
-before it, and delete the cell (test_regression_claims_live_in_the_tests_not_in_hidden_cells
-then requires the lesson to have none left). A claim runs inside a function, so its names
+Convention: ``CLAIMS[lesson stem][id of the cell the claim follows] = code``. No lesson has a
+cell tagged ``check`` any more (test_regression_claims_live_in_the_tests_not_in_hidden_cells
+requires it of every lesson): a new regression check goes here, under the id of the cell
+whose output it describes, written as plain asserts. A claim runs inside a function, so its names
 stay local (use ``globals()``, not ``locals()``, for the lesson's names); it must not change
 the lesson's objects, since the student's run has no claims. A claim that a sentence of the
 prose relies on says so in a comment.
@@ -114,6 +114,110 @@ assert signal['relu', 'uniform'][0] > 50 * signal['relu', 'uniform'][-1]  # expl
 assert signal['relu', 'xavier'][0] < 0.1 * signal['relu', 'xavier'][-1]  # shrinking
 he = signal['relu', 'he']
 assert 0.2 < he[0] / he[-1] < 5  # steady
+''',
+    },
+    '06_training_on_two_moons': {
+        'cell-04': '''\
+assert accuracy >= 0.95  # the loop reaches at least 95% accuracy
+''',
+        'cell-14': '''\
+too_big = histories['too big (8.0)']['loss']
+assert final['good (0.5)'] < final['too small (0.01)']
+assert final['scheduled (1.0 -> 0.1)'] < final['too small (0.01)']
+assert max(too_big) > 1e4 * too_big[0]  # 8.0 blows the loss up by more than 10^4
+assert alive == 0 and big > 1e8  # no relu alive in layer 2, sum of w² above 10^8
+assert len(noticed) == 1 and noticed[0].startswith('too big')  # fit() warned once, about 8.0
+''',
+        'cell-17': '''\
+assert h_mini['loss'][-1] < h_full['loss'][-1]  # mini-batches end lower (10 steps per epoch)
+''',
+        'cell-20': '''\
+assert results['Adam']['loss'][-1] < results['SGD']['loss'][-1]
+''',
+        'cell-23': '''\
+from PIL import Image as PILImage
+
+with PILImage.open(gif) as im:
+    assert im.n_frames == 11  # epoch 0, then every 2nd of 20
+assert anim['accuracy'][-3:] == [1.0, 1.0, 1.0] and anim['loss'][-1] < 0.01  # converged
+''',
+    },
+    '07_regression_and_local_minima': {
+        'cell-05': '''\
+assert math.isclose(L, loss.data, rel_tol=1e-12)
+assert all(math.isclose(p, q, rel_tol=1e-12) for p, q in zip(by_hand, by_engine))
+assert len(by_hand) == len(by_engine) == 9  # "all nine gradients"
+''',
+        'cell-14': '''\
+assert h_reg['loss'][-1] < 0.02  # the regression MSE ends below 0.02
+''',
+        'cell-17': '''\
+assert all(a >= 0.95 for a in trained.values())  # all four data sets learnt to at least 95%
+''',
+        'cell-22': '''\
+assert abs(curves['seed 6'][99] - curves['seed 6'][-1]) < 0.005  # flat for its last 200 epochs
+assert curves['seed 4'][-1] < curves['seed 6'][-1] - 0.05  # seed 4 ends at least 0.05 lower
+assert worse == len(around)  # every nudge around seed 6 is worse
+''',
+        'cell-25': '''\
+assert max(dead_curve) - min(dead_curve) < 1e-3  # the dead network never moves
+assert any('dead relu' in str(w.message) for w in caught)  # fit() said so
+''',
+    },
+    '08_recognising_the_digit_5': {
+        'cell-03': '''\
+assert test_acc5 >= 0.93  # the 5-detector beats 93% on test images
+''',
+        'cell-09': '''\
+assert f'{similar:.2f}' == '0.86'  # "a correlation of 0.86"
+''',
+        'cell-12': '''\
+assert math.isclose(ce.data, -math.log(probs[0].data), rel_tol=1e-12)  # -log p of the true class
+''',
+        'cell-22': '''\
+assert 0.5 < acc_lin < 0.98 and 0.5 < test_acc < 0.98  # hard, but learnable
+assert history['loss'][-1] < 0.5 * history['loss'][0]  # the hidden-layer model halves its loss
+''',
+        'cell-25': '''\
+assert sum(matrix[i][i] for i in range(10)) == round(test_acc * len(y_test))  # right answers
+assert sum(map(sum, matrix)) == len(y_test)  # every test image counted once
+''',
+    },
+    '09_softmax_and_overfitting': {
+        'cell-03': '''\
+assert all(abs(z.grad - (p[i] - y_onehot[i])) < 1e-12 for i, z in enumerate(zs))  # p - y
+''',
+        'cell-06': '''\
+assert fused == 800.0  # the fused loss is 800
+''',
+        'cell-15': '''\
+no_l2, with_l2 = curves[0.0], curves[1e-2]
+assert no_l2['train'][-1] < 0.1  # no L2: learnt by heart
+assert no_l2['validation'][-1] > 1.2 * min(no_l2['validation'])  # ends 20% above its best
+assert with_l2['validation'][-1] < no_l2['validation'][-1]  # L2 ends lower on validation
+''',
+        'cell-21': '''\
+no_l2 = curves[0.0]
+assert tiny['L1 = 0.003'] > tiny['L2 = 0.01']  # L1 zeroes more weights than L2
+assert l1_val < no_l2['validation'][-1]  # L1 ends lower on validation than no penalty
+''',
+        'cell-24': '''\
+assert gap < 0.1  # averaged dropout outputs stay within 0.1 of the plain ones
+''',
+    },
+    '10_momentum_and_adam': {
+        'cell-04': '''\
+dist = {name: math.hypot(*pts[-1]) for name, pts in paths.items()}
+assert dist['SGD + momentum 0.8, lr 0.3'] < 0.3 * dist['SGD, lr 0.9']
+assert dist['Adam, lr 0.3'] < 0.3 * dist['SGD, lr 0.9']
+sgd_b = [p[1] for p in paths['SGD, lr 0.9']][:10]
+assert all(u * v < 0 for u, v in zip(sgd_b, sgd_b[1:]))  # the zig-zag: b flips sign
+''',
+        'cell-14': '''\
+sgd_ratios = [b / a for a, b in zip(sgd_l2, sgd_l2[1:])]
+adam_ratios = [b / a for a, b in zip(adam_l2, adam_l2[1:])]
+assert all(math.isclose(r, 0.99, rel_tol=1e-9) for r in sgd_ratios)  # 1 - 2 lr lambda
+assert max(adam_ratios) - min(adam_ratios) > 0.1  # Adam + L2: no fixed fraction
 ''',
     },
     '11_onward_to_pytorch': {

@@ -113,17 +113,17 @@ VARIANTS: dict[str, list[tuple[str, str | None]]] = {
             'without biases',
         ),
     ],
-    '05-train-loop': [
+    '06-train-loop': [
         (
             'def train(model, xs, ys, steps=20, lr=0.05):\n'
-            '    losses = []\n'
+            '    recorded = []\n'
             '    for _ in range(steps):\n'
             '        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys)) / len(xs)\n'
             '        loss.backward()\n'
             '        for p in model.parameters():\n'
             '            p.data -= lr * p.grad\n'
-            '        losses.append(loss.data)\n'
-            '    return losses',
+            '        recorded.append(loss.data)\n'
+            '    return recorded',
             'never zeroed',
         ),
     ],
@@ -132,30 +132,30 @@ VARIANTS: dict[str, list[tuple[str, str | None]]] = {
         ('import numpy as np\nhe_std = np.sqrt(2 / 50)', OK),
         ('he_std = 0.2', OK),
     ],
-    '09-outer': [
+    '11-outer': [
         ('dL_dW = [[1.0, -2.0], [0.0, 0.0], [-1.5, 3.0]]', 'the transpose'),
         ('import numpy as np\ndL_dW = np.outer([0.5, -1.0], [2.0, 0.0, -3.0])', OK),
     ],
-    '09-torch-grad': [
+    '11-torch-grad': [
         (
             't = torch.tensor(1.5, requires_grad=True)\n(t**3 + 2 * t).backward()\n'
             'torch_slope = t.grad',
             OK,
         ),
     ],
-    '10-stale-grad': [
+    '12-stale-grad': [
         ('stale_grad = 48', 'fresh forward pass'),
     ],
-    '11-second-difference': [
+    '13-second-difference': [
         ('def second(fn, x, h):\n    return (fn(x + h) - 2 * fn(x) + fn(x - h)) / h', 'h squared'),
     ],
-    '11-newton-step': [
+    '13-newton-step': [
         ('def newton_direction(g, H):\n    return [g[0] / H[0][0], g[1] / H[1][1]]', 'ignores c'),
     ],
-    '12-passes': [
+    '14-passes': [
         ('passes = dict(zip(passes, [1, 1000, 1000, 1]))', 'the other way round'),
     ],
-    '12-dual-mul': [
+    '14-dual-mul': [
         (
             'def _mul(self, other):\n'
             '    return Dual(self.value * other.value, self.tangent * other.tangent)\n'
