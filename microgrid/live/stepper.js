@@ -42,6 +42,10 @@ function build({ model, el }) {
     h('span', 'mg-legend-item', "'" + S.unknown + "': not reached yet \u00B7 number on an edge: "
       + 'the local derivative d(child)/d(parent)'),
   );
+  if (S.shown && S.shown.length < S.n) {
+    legend.append(h('span', 'mg-legend-item', 'rounded box: a neuron (its sum, its activation '
+      + 'and its parameters, folded in); a step inside it colours the box'));
+  }
   root.append(error, controls, chain, viewBar, pic, legend);
   el.appendChild(root);
   keepKeys(root);
@@ -52,12 +56,14 @@ function build({ model, el }) {
   slider.max = String(frames.length - 1);
   const byId = (key) => pic.querySelector('[id="' + P + key + '"]');
   const gradText = [], box = [], boxFill = [];
-  for (let i = 0; i < S.n; i++) {
+  // the nodes drawn: all of them, or (neurons collapsed into boxes) the boxes and the rest
+  const shown = S.shown || Array.from({ length: S.n }, (_, i) => i);
+  for (const i of shown) {
     const g = byId('v' + i);
     const texts = g.getElementsByTagName('text');
-    gradText.push(texts[texts.length - 1]);
+    gradText[i] = texts[texts.length - 1];
     const b = g.querySelector('polygon, path, ellipse');
-    box.push(b); boxFill.push(b.getAttribute('fill'));
+    box[i] = b; boxFill[i] = b.getAttribute('fill');
   }
   let saved = [];
   const remember = (node, names) => {
@@ -93,7 +99,7 @@ function build({ model, el }) {
   const show = (k) => {
     k = Math.max(0, Math.min(frames.length - 1, k | 0));
     cool();
-    for (let i = 0; i < S.n; i++) {
+    for (const i of shown) {
       gradText[i].textContent = S.unknown;
       box[i].setAttribute('fill', boxFill[i] || 'none');
     }

@@ -16,6 +16,7 @@ import traitlets
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, check_size, prefix, script
 from microgrid.text import name_of, names_from
+from microgrid.viz.collapse import Collapse, resolve_collapse
 from microgrid.viz.draw import HIGHLIGHT, LEAF_FILL
 from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, UNKNOWN, Scene, check_arguments
 
@@ -26,10 +27,12 @@ class Stepper(LiveWidget):
     """Step through ``root.backward_steps()`` on one fixed drawing of the graph.
 
     ``names=locals()`` labels nodes with your variable names; ``names=model`` names a
-    Module's parameters (``L0.n3.w1``), as on ``draw``. The view has a fixed height, with
-    zoom and pan; the current step is scrolled into view. ``position`` (a trait) is
-    the step shown, from 0 (the seed) to ``len(s) - 1``; ``caption`` is its chain-rule
-    line. The grads of the graph are left as they were.
+    Module's parameters (``L0.n3.w1``), as on ``draw``; ``collapse=True`` (with
+    ``names=model``, or ``collapse=model``) draws each neuron as one box (``L0.n3``): a
+    step inside it colours the box, and its caption is the same chain-rule line. The view
+    has a fixed height, with zoom and pan; the current step is scrolled into view.
+    ``position`` (a trait) is the step shown, from 0 (the seed) to ``len(s) - 1``;
+    ``caption`` is its chain-rule line. The grads of the graph are left as they were.
     """
 
     _esm = script('stepper.js')
@@ -51,18 +54,25 @@ class Stepper(LiveWidget):
         show_local_grads: bool = True,
         interval: int = 900,
         max_nodes: int = 500,
+        collapse: Any = False,
     ) -> None:
         check_arguments(names, show_local_grads)
+        model = resolve_collapse(collapse, names)  # a bad collapse= fails before any work
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}")
         size = check_size(root, max_nodes, 'Stepper')  # fails fast, with a limit that works
-        scene = Scene(root, names, rankdir, show_local_grads, size, prefix())
+        scene = Scene(root, names, rankdir, show_local_grads, size, prefix(), collapse=model)
         scene.reset()
         named = names_from(names)
-        self.names = [named.get(v) or name_of(v) for v in scene.order]
+        boxes = Collapse(scene.order, model) if model is not None else None
+        self.names = [
+            boxes.box_of[v].name if boxes and boxes.is_box(v) else named.get(v) or name_of(v)
+            for v in scene.order
+        ]
         self._order = scene.order
+        self._shown = scene.shown
         data = scene.data()
         super().__init__(
             svg=scene.svg_text(standalone=False),
@@ -131,7 +141,7 @@ class Stepper(LiveWidget):
     @property
     def grads(self) -> dict[str, str]:
         """{node name: grad text} as shown now ('grad ?' where no gradient has arrived)."""
-        shown = [UNKNOWN] * len(self.names)
+        shown = dict.fromkeys(self._shown, UNKNOWN)  # collapsed: the boxes, not their insides
         for f in self.frames[: self.position + 1]:
             shown[f[0]] = f[1]
-        return dict(zip(self.names, shown))
+        return {self.names[i]: text for i, text in shown.items()}
