@@ -20,12 +20,13 @@ Element ids stay those of the full drawing, so a step maps onto the collapsed on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from microgrid.engine import Value
 from microgrid.text import short_name
 
-__all__ = ['Box', 'Collapse', 'neuron_units', 'resolve_collapse']
+__all__ = ['Box', 'Collapse', 'Neurons', 'neuron_units', 'resolve_collapse']
 
 _ACTIVATION_OPS = ('relu', 'tanh', 'sigmoid', 'leaky_relu')
 
@@ -92,6 +93,19 @@ def neuron_units(model: Any) -> list[_Unit]:
     return units
 
 
+class Neurons(NamedTuple):
+    """A Module's neurons, ready to collapse (what ``collapse=model`` resolves to)."""
+
+    units: list[_Unit]
+
+    def on(self, copies: Mapping[Value, Value]) -> Neurons:
+        """The same neurons on a copy of the graph (``copies``: original -> copy)."""
+        return Neurons(
+            [u._replace(parameters=[copies[p] for p in u.parameters if p in copies])
+             for u in self.units]
+        )  # fmt: skip
+
+
 def _unit_names(units: list[_Unit]) -> list[str]:
     """Short names (L0.n3) unless two would clash; then the full dotted names."""
     short = [short_name(u.name) for u in units]
@@ -146,10 +160,10 @@ def _calls(order: list[Value], unit_of: dict[Value, int]) -> list[list[Value]]:
 
 
 class Collapse:
-    """The boxes of one graph (``order``: its Values, parents first) for one Module."""
+    """The boxes of one graph (``order``: its Values, parents first) for a Module's neurons."""
 
-    def __init__(self, order: list[Value], model: Any) -> None:
-        units = neuron_units(model)
+    def __init__(self, order: list[Value], neurons: Neurons) -> None:
+        units = neurons.units
         unit_of_param: dict[Value, int] = {}
         for u, unit in enumerate(units):
             for p in unit.parameters:
@@ -213,21 +227,23 @@ class Collapse:
         return [box.name, held]
 
 
-def resolve_collapse(collapse: Any, names: Any) -> Any:
-    """The Module to collapse by: ``collapse=model``, or ``collapse=True`` with ``names=model``.
+def resolve_collapse(collapse: Any, names: Any) -> Neurons | None:
+    """The neurons to collapse: of ``collapse=model``, or ``collapse=True`` with ``names=model``.
 
     None when nothing is collapsed (``collapse`` None or False)."""
     if collapse is None or collapse is False:
         return None
+    if isinstance(collapse, Neurons):
+        return collapse
     if collapse is True:
         if _is_module(names):
-            return names
+            return Neurons(neuron_units(names))
         raise TypeError(
             "collapse=True draws each neuron of names=model as one box: pass names=model "
             f"(a Module), or collapse=model; names is {type(names).__name__}"
         )
     if _is_module(collapse):
-        return collapse
+        return Neurons(neuron_units(collapse))
     raise TypeError(
         "collapse must be a Module such as an MLP (its neurons become boxes), True (with "
         f"names=model) or False, got {type(collapse).__name__}"
