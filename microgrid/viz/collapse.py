@@ -114,30 +114,62 @@ def _unit_names(units: list[_Unit]) -> list[str]:
 
 def _neuron_nodes(
     order: list[Value], units: list[_Unit], unit_of_param: dict[Value, int]
-) -> dict[Value, int]:
-    """{non-leaf Value: its neuron}: what takes its parameters, joins those, activates them."""
+) -> tuple[dict[Value, int], list[tuple[Value, Value]]]:
+    """{non-leaf Value: its neuron}: what takes its parameters, joins those, activates them;
+    and the edges that join two such Values into one call of the neuron.
+
+    Two parts of one call use different parameters (``w0*x0`` and ``w1*x1``); a part that
+    uses the same parameters again starts another call (``m(a) + m(b)``, ``n(n(x))``)."""
     unit_of: dict[Value, int] = {}
+    uses: dict[Value, frozenset[Value]] = {}  # the neuron's parameters each part uses
+    links: list[tuple[Value, Value]] = []
     activated: set[Value] = set()
     for v in order:
         if not v.parents:
             continue
         found = {unit_of_param[p] for p in v.parents if p in unit_of_param}
-        inside = {unit_of.get(p, unit_of_param.get(p, -1)) for p in v.parents}
         if len(found) == 1:  # takes the neuron's parameters (and inputs from anywhere)
-            unit_of[v] = found.pop()
-        elif len(v.parents) >= 2 and len(inside) == 1 and -1 not in inside:  # joins them
-            unit_of[v] = inside.pop()
+            u = found.pop()
+            own = frozenset(p for p in v.parents if unit_of_param.get(p) == u)
+        elif len(v.parents) >= 2 and len(inside := {unit_of.get(p) for p in v.parents}) == 1:
+            if None in inside:
+                continue
+            u, own = unit_of[v.parents[0]], frozenset()  # joins parts of one neuron
         elif len(v.parents) == 1 and v.parents[0] in unit_of:  # the activation, once
             p = v.parents[0]
-            if p not in activated and v.op == units[unit_of[p]].activation:
-                unit_of[v] = unit_of[p]
-                activated.add(v)
-    return unit_of
+            if p in activated or v.op != units[unit_of[p]].activation:
+                continue
+            u, own = unit_of[p], frozenset()
+            activated.add(v)
+        else:
+            continue
+        parts = [p for p in dict.fromkeys(v.parents) if unit_of.get(p) == u]
+        if not own and len(parts) >= 2 and not _disjoint([uses[p] for p in parts]):
+            continue  # joins two calls of the neuron: not a part of either
+        unit_of[v] = u
+        used = set(own)
+        for p in parts:
+            if not uses[p] & own:
+                links.append((v, p))
+                used |= uses[p]
+        uses[v] = frozenset(used)
+    return unit_of, links
 
 
-def _calls(order: list[Value], unit_of: dict[Value, int]) -> list[list[Value]]:
-    """One group per call of a neuron: its nodes joined by edges, in topological order."""
-    group = {v: v for v in unit_of}  # member -> a representative, merged along edges
+def _disjoint(sets: list[frozenset[Value]]) -> bool:
+    seen: set[Value] = set()
+    for s in sets:
+        if seen & s:
+            return False
+        seen |= s
+    return True
+
+
+def _calls(
+    order: list[Value], unit_of: dict[Value, int], links: list[tuple[Value, Value]]
+) -> list[list[Value]]:
+    """One group per call of a neuron: its parts joined by links, in topological order."""
+    group = {v: v for v in unit_of}  # part -> a representative, merged along links
 
     def find(v: Value) -> Value:
         while group[v] is not v:
@@ -145,12 +177,10 @@ def _calls(order: list[Value], unit_of: dict[Value, int]) -> list[list[Value]]:
             v = group[v]
         return v
 
-    for v in unit_of:
-        for p in v.parents:
-            if unit_of.get(p) == unit_of[v]:
-                a, b = find(v), find(p)
-                if a is not b:
-                    group[a] = b
+    for v, p in links:
+        a, b = find(v), find(p)
+        if a is not b:
+            group[a] = b
     members: dict[Value, list[Value]] = {}
     for v in order:
         if v in unit_of:
@@ -168,12 +198,12 @@ class Collapse:
         for u, unit in enumerate(units):
             for p in unit.parameters:
                 unit_of_param.setdefault(p, u)
-        unit_of = _neuron_nodes(order, units, unit_of_param)
+        unit_of, links = _neuron_nodes(order, units, unit_of_param)
         names = _unit_names(units)
         calls: dict[int, int] = {}
         self.boxes: list[Box] = []
         self.box_of: dict[Value, Box] = {}
-        for inside in _calls(order, unit_of):
+        for inside in _calls(order, unit_of, links):
             u = unit_of[inside[0]]
             calls[u] = calls.get(u, 0) + 1
             suffix = '' if calls[u] == 1 else f"#{calls[u]}"
