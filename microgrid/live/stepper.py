@@ -16,7 +16,7 @@ import traitlets
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, check_size, prefix, script
 from microgrid.text import name_of, names_from
-from microgrid.viz.collapse import Collapse, resolve_collapse
+from microgrid.viz.collapse import Collapse, neuron_names, resolve_collapse
 from microgrid.viz.draw import HIGHLIGHT, LEAF_FILL
 from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, UNKNOWN, Scene, check_arguments
 
@@ -65,7 +65,7 @@ class Stepper(LiveWidget):
         size = check_size(root, max_nodes, 'Stepper')  # fails fast, with a limit that works
         scene = Scene(root, names, rankdir, show_local_grads, size, prefix(), collapse=model)
         scene.reset()
-        named = names_from(names)
+        named = {**neuron_names(scene.order, names), **names_from(names)}
         boxes = Collapse(scene.order, model) if model is not None else None
         self.names = [
             boxes.box_of[v].name if boxes and boxes.is_box(v) else named.get(v) or name_of(v)

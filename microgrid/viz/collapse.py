@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.text import short_name
 
-__all__ = ['Box', 'Collapse', 'Neurons', 'neuron_units', 'resolve_collapse']
+__all__ = ['Box', 'Collapse', 'Neurons', 'neuron_names', 'neuron_units', 'resolve_collapse']
 
 _ACTIVATION_OPS = ('relu', 'tanh', 'sigmoid', 'leaky_relu')
 
@@ -255,6 +255,19 @@ class Collapse:
         n = len(box.parameters)
         held = f"{ops}, {n} parameter{'s' if n != 1 else ''}"
         return [box.name, held]
+
+
+def neuron_names(order: list[Value], names: Any) -> dict[Value, str]:
+    """With ``names=model``: each neuron's output named as the neuron (``L1.n3``), its other
+    parts after it (``L1.n3.dot``), so captions name what the drawing shows, boxes or not."""
+    if not _is_module(names):
+        return {}
+    out: dict[Value, str] = {}
+    for box in Collapse(order, Neurons(neuron_units(names))).boxes:
+        for k, v in enumerate(box.members[:-1]):
+            out[v] = f"{box.name}.{v.op if v.op.isidentifier() else f'part{k}'}"
+        out[box.output] = box.name
+    return out
 
 
 def resolve_collapse(collapse: Any, names: Any) -> Neurons | None:

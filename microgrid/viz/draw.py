@@ -28,7 +28,7 @@ from microgrid.autograd.steps import Step
 from microgrid.engine import Value
 from microgrid.text import fmt as _fmt
 from microgrid.text import name_of, names_from, short_parameter_names
-from microgrid.viz.collapse import Collapse, resolve_collapse
+from microgrid.viz.collapse import Collapse, neuron_names, resolve_collapse
 from microgrid.viz.render import (  # re-exported: draw's renderer is part of its API
     Renderer,
     RendererNotFoundError,
@@ -225,7 +225,7 @@ def build_graph(
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
     model = resolve_collapse(collapse, names)
     order = collect_nodes(root, max_nodes)
-    named = names_from(names)
+    named = {**neuron_names(order, names), **names_from(names)}
     boxes = Collapse(order, model) if model is not None else None
     hl = _resolve_highlight(highlight, set(order))
     index = {v: i for i, v in enumerate(order)}

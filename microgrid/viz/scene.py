@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.text import display_name, names_from
 from microgrid.text import fmt as _fmt
-from microgrid.viz.collapse import Collapse, resolve_collapse
+from microgrid.viz.collapse import Collapse, neuron_names, resolve_collapse
 from microgrid.viz.draw import HIGHLIGHT, _check_root, build_graph, collect_nodes
 
 __all__ = ['DONE_FILL', 'PARTIAL_FILL', 'UNKNOWN', 'Scene', 'check_arguments', 'new_prefix']
@@ -55,7 +55,7 @@ def _record(
     With ``model`` (collapse), each frame is mapped onto the drawing with neuron boxes."""
     order = collect_nodes(root, max_nodes)
     index = {v: i for i, v in enumerate(order)}
-    named = names_from(names)
+    named = {**neuron_names(order, names), **names_from(names)}
     boxes = Collapse(order, model) if model is not None else None
     shown: dict[int, tuple[str, str]] = {}  # index drawn -> (its grad text, its state)
 

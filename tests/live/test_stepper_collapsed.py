@@ -39,6 +39,12 @@ def test_the_collapsed_stepper_steps_through_all_642_steps_with_the_same_caption
         assert s.caption == full.frames[k][4]
         assert set(s.highlight) <= drawn and s.frames[k][0] in shown
     assert s.current == 'L0.n0'  # the last step: a weight of L0.n0, inside its box
+    # the neurons' parts are named after them, in both drawings' captions
+    assert s.frames[0][4] == 'L2.n0.grad = 1.0  (the seed: dL2.n0/dL2.n0 = 1.0)'
+    assert any(
+        f[4].startswith('L1.n3.dot.grad += dL1.n3/dL1.n3.dot * L1.n3.grad') for f in s.frames
+    )
+    assert 'L1.n3.dot' in full.names and 'L1.n3' in full.names
     assert s.highlight == [f'v{s.frames[-1][0]}']
 
 
