@@ -32,6 +32,16 @@ function build({ model, el }) {
   slider.setAttribute('aria-label', 'step');
   const count = h('span', 'mg-count');
   controls.append(slider, count);
+  if (model.get('can_collapse')) {  // names=model: each neuron can be drawn as one box
+    const boxes = model.get('collapsed');
+    const toggle = btn('collapse', boxes ? 'show every node' : 'neurons as boxes',
+      boxes ? 'draw every node of the graph again' : 'draw each neuron as one box');
+    toggle.setAttribute('aria-pressed', boxes ? 'true' : 'false');
+    toggle.addEventListener('click', () => {
+      model.set('collapsed', !model.get('collapsed'));
+      model.save_changes();  // the kernel sends the other drawing; the step stays
+    });
+  }
   const chain = h('div', 'mg-chain');
   const legend = h('div', 'mg-legend');
   legend.append(
@@ -195,4 +205,28 @@ function build({ model, el }) {
   };
 }
 
-export default safeWidget(build);
+// The kernel sends a new drawing when the neurons are collapsed or expanded (the scene
+// trait changes last): the widget is built again on it, at the same step.
+function mount({ model, el }) {
+  let stop = build({ model, el });
+  const redraw = () => {
+    const focused = el.contains(document.activeElement);
+    if (stop) stop();
+    el.textContent = '';
+    try {
+      stop = build({ model, el });
+    } catch (err) {
+      stop = undefined;
+      showError(el, err);
+      return;
+    }
+    if (focused) el.querySelector('.mg-stepper').focus();
+  };
+  model.on('change:scene', redraw);
+  return () => {
+    model.off('change:scene', redraw);
+    if (stop) stop();
+  };
+}
+
+export default safeWidget(mount);

@@ -16,7 +16,7 @@ import traitlets
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, check_size, prefix, script
 from microgrid.text import name_of, names_from
-from microgrid.viz.collapse import Collapse, neuron_names, resolve_collapse
+from microgrid.viz.collapse import Collapse, collapse_possible, neuron_names, resolve_collapse
 from microgrid.viz.draw import HIGHLIGHT, LEAF_FILL
 from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, UNKNOWN, Scene, check_arguments
 
@@ -29,7 +29,9 @@ class Stepper(LiveWidget):
     ``names=locals()`` labels nodes with your variable names; ``names=model`` names a
     Module's parameters (``L0.n3.w1``), as on ``draw``; ``collapse=True`` (with
     ``names=model``, or ``collapse=model``) draws each neuron as one box (``L0.n3``): a
-    step inside it colours the box, and its caption is the same chain-rule line. The view
+    step inside it colours the box, and its caption is the same chain-rule line. With a
+    Module, the widget's "neurons as boxes" button (or the trait ``collapsed``) switches
+    between the two drawings at the same step. The view
     has a fixed height, with zoom and pan; the current step is scrolled into view.
     ``position`` (a trait) is the step shown, from 0 (the seed) to ``len(s) - 1``;
     ``caption`` is its chain-rule line. The grads of the graph are left as they were.
@@ -44,6 +46,8 @@ class Stepper(LiveWidget):
     playing = traitlets.Bool(False).tag(sync=True)
     interval = traitlets.Int(900).tag(sync=True)
     caption = traitlets.Unicode('').tag(sync=True)
+    collapsed = traitlets.Bool(False).tag(sync=True)
+    can_collapse = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,
@@ -63,25 +67,59 @@ class Stepper(LiveWidget):
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}")
         size = check_size(root, max_nodes, 'Stepper')  # fails fast, with a limit that works
-        scene = Scene(root, names, rankdir, show_local_grads, size, prefix(), collapse=model)
-        scene.reset()
-        named = {**neuron_names(scene.order, names), **names_from(names)}
-        boxes = Collapse(scene.order, model) if model is not None else None
-        self.names = [
-            boxes.box_of[v].name if boxes and boxes.is_box(v) else named.get(v) or name_of(v)
-            for v in scene.order
-        ]
-        self._order = scene.order
-        self._shown = scene.shown
-        data = scene.data()
+        # the neurons the button can collapse: of collapse=model, or of names=model
+        possible = resolve_collapse(collapse_possible(names), names)
+        self._neurons = model if model is not None else possible
+        self._make = lambda boxes: Scene(
+            root, names, rankdir, show_local_grads, size, prefix(), collapse=boxes
+        )
+        self._named = names
+        self._views: dict[bool, dict[str, Any]] = {}
         super().__init__(
-            svg=scene.svg_text(standalone=False),
-            frames=data.pop('frames'),
-            scene={**data, 'leafFill': LEAF_FILL, 'partialFill': PARTIAL_FILL,
-                   'doneFill': DONE_FILL, 'unknown': UNKNOWN, 'highlight': HIGHLIGHT},
-            interval=interval,
-        )  # fmt: skip
+            interval=interval, can_collapse=self._neurons is not None, **self._view(bool(model))
+        )
+        self.collapsed = bool(model)
         self.caption = self.frames[0][4]
+
+    def _view(self, collapsed: bool) -> dict[str, Any]:
+        """The drawing, frames and names for the full graph or the boxes (made once each)."""
+        if collapsed not in self._views:
+            scene = self._make(self._neurons if collapsed else None)
+            scene.reset()
+            order = scene.order
+            named = {**neuron_names(order, self._named), **names_from(self._named)}
+            if collapsed:  # a box is named as its neuron, also with collapse=model alone
+                assert self._neurons is not None
+                named.update({b.output: b.name for b in Collapse(order, self._neurons).boxes})
+            data = scene.data()
+            self._views[collapsed] = {
+                'svg': scene.svg_text(standalone=False),
+                'frames': data.pop('frames'),
+                'scene': {**data, 'leafFill': LEAF_FILL, 'partialFill': PARTIAL_FILL,
+                          'doneFill': DONE_FILL, 'unknown': UNKNOWN, 'highlight': HIGHLIGHT},
+                'names': [named.get(v) or name_of(v) for v in order],
+                'shown': scene.shown,
+            }  # fmt: skip
+        view = self._views[collapsed]
+        self.names = view['names']
+        self._shown = view['shown']
+        return {k: view[k] for k in ('svg', 'frames', 'scene')}
+
+    @traitlets.validate('collapsed')
+    def _can_collapse(self, proposal: Any) -> bool:
+        if proposal['value'] and self._neurons is None:
+            raise traitlets.TraitError(
+                "collapsed=True needs a Module whose neurons become boxes: "
+                "Stepper(root, names=model)"
+            )
+        return bool(proposal['value'])
+
+    @traitlets.observe('collapsed')
+    def _toggle(self, change: Any) -> None:
+        view = self._view(change['new'])
+        with self.hold_sync():  # the same steps: the position stays
+            self.svg, self.frames = view['svg'], view['frames']
+            self.scene = view['scene']  # last: the browser redraws on it
 
     def __len__(self) -> int:
         return len(self.frames)

@@ -26,7 +26,15 @@ from typing import Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.text import short_name
 
-__all__ = ['Box', 'Collapse', 'Neurons', 'neuron_names', 'neuron_units', 'resolve_collapse']
+__all__ = [
+    'Box',
+    'Collapse',
+    'Neurons',
+    'collapse_possible',
+    'neuron_names',
+    'neuron_units',
+    'resolve_collapse',
+]
 
 _ACTIVATION_OPS = ('relu', 'tanh', 'sigmoid', 'leaky_relu')
 
@@ -268,6 +276,11 @@ def neuron_names(order: list[Value], names: Any) -> dict[Value, str]:
             out[v] = f"{box.name}.{v.op if v.op.isidentifier() else f'part{k}'}"
         out[box.output] = box.name
     return out
+
+
+def collapse_possible(names: Any) -> bool:
+    """True if ``names`` is a Module, so its neurons can be drawn as boxes."""
+    return _is_module(names)
 
 
 def resolve_collapse(collapse: Any, names: Any) -> Neurons | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from traitlets import TraitError
 
 pytest.importorskip('microgrid.live', reason='anywidget is in the dev extra')
 from microgrid import Value
@@ -86,6 +87,25 @@ def test_collapse_needs_a_module_and_leaves_the_uncollapsed_stepper_alone():
         Stepper(out, collapse='yes')
     assert len(Stepper(out, collapse=m).scene['shown']) == 33  # collapse=model, no names
     assert len(Stepper(out, names=m).scene['shown']) == 402
+
+
+def test_the_collapsed_trait_switches_the_drawing_at_the_same_step():
+    m, out = network()
+    s = Stepper(out, names=m)
+    assert s.can_collapse and not s.collapsed and len(s.scene['shown']) == 402
+    s.goto(300)
+    caption, svg = s.caption, s.svg
+    s.collapsed = True  # what the widget's 'neurons as boxes' button sets
+    assert len(s.scene['shown']) == 33 and s.svg != svg and 'L1.n15<' in s.svg
+    assert s.position == 300 and s.caption == caption and len(s) == 642
+    assert set(s.grads) == {b for b in s.names if '.' in b and b.count('.') == 1}
+    s.collapsed = False
+    assert s.svg == svg and len(s.grads) == 402
+    plain = Stepper(Value(2.0, 'a') * Value(3.0, 'b'))
+    assert not plain.can_collapse
+    with pytest.raises(TraitError, match='needs a Module'):
+        plain.collapsed = True
+    assert not plain.collapsed
 
 
 def test_labels_stay_escaped_in_the_collapsed_widgets_html():
