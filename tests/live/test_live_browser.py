@@ -389,7 +389,22 @@ def test_the_collapsed_network_is_a_box_per_neuron_and_steps_between_them(lab):
     page.wait_for_function('document.querySelectorAll(".mg-stepper")[2].dataset.position == "641"')
     hot = highlighted(page, COLLAPSED)
     assert len(hot) == 1 and hot[0].startswith('v')
-    assert page.inner_text(f'{COLLAPSED} .mg-chain').startswith('L0.n0.')
+    chain = page.inner_text(f'{COLLAPSED} .mg-chain')
+    assert chain.startswith('L0.n0.')
+    # the button draws every node again, at the same step; and the boxes back
+    st.locator('[data-act=collapse]').click()
+    count_nodes = (
+        'document.querySelectorAll(".mg-stepper")[2].querySelectorAll(".mg-view g.node").length'
+    )
+    page.wait_for_function(f'{count_nodes} > 402')  # 402 Values and their op ovals
+    st = page.locator(COLLAPSED)
+    assert st.get_attribute('data-position') == '641'
+    assert page.inner_text(f'{COLLAPSED} .mg-chain') == chain
+    assert 'L0.n0.w0' in page.locator(f'{COLLAPSED} .mg-view').text_content()
+    assert st.locator('[data-act=collapse]').inner_text() == 'neurons as boxes'
+    st.locator('[data-act=collapse]').click()
+    page.wait_for_function(f'{count_nodes} == 33')
+    assert page.locator(COLLAPSED).get_attribute('data-position') == '641'
     assert errors == []
 
 
