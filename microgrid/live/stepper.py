@@ -23,6 +23,15 @@ from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, UNKNOWN, Scene, check_a
 __all__ = ['Stepper']
 
 
+_COLOURS = {
+    'leafFill': LEAF_FILL,
+    'partialFill': PARTIAL_FILL,
+    'doneFill': DONE_FILL,
+    'unknown': UNKNOWN,
+    'highlight': HIGHLIGHT,
+}
+
+
 class Stepper(LiveWidget):
     """Step through ``root.backward_steps()`` on one fixed drawing of the graph.
 
@@ -95,11 +104,10 @@ class Stepper(LiveWidget):
             self._views[collapsed] = {
                 'svg': scene.svg_text(standalone=False),
                 'frames': data.pop('frames'),
-                'scene': {**data, 'leafFill': LEAF_FILL, 'partialFill': PARTIAL_FILL,
-                          'doneFill': DONE_FILL, 'unknown': UNKNOWN, 'highlight': HIGHLIGHT},
+                'scene': {**data, **_COLOURS},
                 'names': [named.get(v) or name_of(v) for v in order],
                 'shown': scene.shown,
-            }  # fmt: skip
+            }
         view = self._views[collapsed]
         self.names = view['names']
         self._shown = view['shown']

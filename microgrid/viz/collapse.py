@@ -108,10 +108,10 @@ class Neurons(NamedTuple):
 
     def on(self, copies: Mapping[Value, Value]) -> Neurons:
         """The same neurons on a copy of the graph (``copies``: original -> copy)."""
-        return Neurons(
-            [u._replace(parameters=[copies[p] for p in u.parameters if p in copies])
-             for u in self.units]
-        )  # fmt: skip
+        units = []
+        for u in self.units:
+            units.append(u._replace(parameters=[copies[p] for p in u.parameters if p in copies]))
+        return Neurons(units)
 
 
 def _unit_names(units: list[_Unit]) -> list[str]:

@@ -40,8 +40,8 @@ def labels(source: str) -> dict[str, list[str]]:
 
 def neuron_prefixes(model) -> list[str]:
     """'layers.0.neurons.3' for every neuron, from the Module's own parameter names."""
-    return list(dict.fromkeys(n.rsplit('.', 2 if '.w.' in n else 1)[0] for n, _ in
-                              model.named_parameters()))  # fmt: skip
+    names = [n for n, _ in model.named_parameters()]
+    return list(dict.fromkeys(n.rsplit('.', 2 if '.w.' in n else 1)[0] for n in names))
 
 
 def test_the_402_node_network_is_33_boxes_plus_inputs_and_loss():
