@@ -25,6 +25,7 @@ __all__ = [
     'name_of',
     'names_from',
     'plain',
+    'short_name',
     'short_parameter_names',
     'step_text',
     'wrap',
@@ -94,6 +95,17 @@ def step_text(step: Any, names: Mapping[Value, str] | None = None) -> str:
     )
 
 
+def short_name(name: str) -> str:
+    """A dotted Module name, short: ``layers.0.neurons.3.w.1`` reads ``L0.n3.w1``."""
+    parts: list[str] = []
+    for seg in name.split('.'):
+        if seg.isdigit() and parts:
+            parts[-1] += seg
+        else:
+            parts.append({'layers': 'L', 'neurons': 'n'}.get(seg, seg))
+    return '.'.join(parts)
+
+
 def short_parameter_names(model: Any) -> dict[Value, str]:
     """{parameter: short name} from a Module's named_parameters(), for pictures.
 
@@ -102,15 +114,7 @@ def short_parameter_names(model: Any) -> dict[Value, str]:
     ``neurons`` reads ``n``. If two short names would clash, the full names are used.
     """
     full = list(model.named_parameters())
-    out: dict[Value, str] = {}
-    for name, value in full:
-        parts: list[str] = []
-        for seg in name.split('.'):
-            if seg.isdigit() and parts:
-                parts[-1] += seg
-            else:
-                parts.append({'layers': 'L', 'neurons': 'n'}.get(seg, seg))
-        out[value] = '.'.join(parts)
+    out = {value: short_name(name) for name, value in full}
     if len(set(out.values())) < len(out):
         return {value: name for name, value in full}
     return out

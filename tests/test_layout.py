@@ -70,6 +70,7 @@ LAYOUT = {
     # viz/: pictures
     'microgrid/viz/__init__.py': 'the pictures package (imports nothing)',
     'microgrid/viz/draw.py': 'the graph as Graphviz DOT: draw(root)',
+    'microgrid/viz/collapse.py': "a neuron drawn as one box: which Values each neuron's box holds",
     'microgrid/viz/render.py': 'finding and running a renderer (dot or graphviz-pure)',
     'microgrid/viz/scene.py': "one backward pass as frames on one layout (the player's model)",
     'microgrid/viz/player.py': 'the backprop player (HTML), its frames and GIF',

@@ -21,6 +21,7 @@ import traitlets
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, check_size, prefix, script
 from microgrid.text import fmt, names_from
+from microgrid.viz.collapse import resolve_collapse
 from microgrid.viz.draw import build_graph, collect_nodes
 
 __all__ = ['Explorer', 'agreement']
@@ -58,7 +59,8 @@ class Explorer(LiveWidget):
     Value per leaf (labelled with its name) and returns a Value, or its ``locals()``: then
     the output is the last Value assigned (or the one named ``output=``) and every node
     is shown with its variable name. ``names=`` names more nodes, as on ``draw``: a
-    mapping, or a Module whose parameters ``fn`` uses (``L0.n3.w1``...). ``values`` (a
+    mapping, or a Module whose parameters ``fn`` uses (``L0.n3.w1``...); ``collapse=True``
+    (with ``names=model``, or ``collapse=model``) draws each neuron as one box. ``values`` (a
     trait) holds the leaves now; ``set(a=2.5)`` changes them from Python; ``output``,
     ``grads`` and ``root`` give the latest pass. ``reference`` is the point nudges are
     measured from: it moves to the current point when you move a different leaf, or on
@@ -82,6 +84,7 @@ class Explorer(LiveWidget):
         names: Any = None,
         output: str | None = None,
         max_nodes: int = 500,
+        collapse: Any = False,
         **leaves: Any,
     ) -> None:
         if not callable(fn):
@@ -97,6 +100,7 @@ class Explorer(LiveWidget):
             raise TypeError(f"output must be the name of a variable of fn, got {output!r:.40}")
         self._fn = fn
         self._given_names = names_from(names)  # a bad names= fails here, with draw's message
+        self._neurons = resolve_collapse(collapse, names)  # and a bad collapse= here
         self._output = output
         self._max_nodes = max_nodes
         self._last_moved: str | None = None
@@ -177,6 +181,7 @@ class Explorer(LiveWidget):
         g, _ = build_graph(
             copies[root], names=names, show_local_grads=True, max_nodes=len(order),
             id_prefix=self.prefix, grad_text=widest,
+            collapse=self._neurons.on(copies) if self._neurons else None,
         )  # fmt: skip
         self.names = list(names)  # in the order drawn: node i is order[i]
         self.svg = g.pipe(format='svg', encoding='utf-8')

@@ -32,6 +32,16 @@ function build({ model, el }) {
   slider.setAttribute('aria-label', 'step');
   const count = h('span', 'mg-count');
   controls.append(slider, count);
+  if (model.get('can_collapse')) {  // names=model: each neuron can be drawn as one box
+    const boxes = model.get('collapsed');
+    const toggle = btn('collapse', boxes ? 'show every node' : 'neurons as boxes',
+      boxes ? 'draw every node of the graph again' : 'draw each neuron as one box');
+    toggle.setAttribute('aria-pressed', boxes ? 'true' : 'false');
+    toggle.addEventListener('click', () => {
+      model.set('collapsed', !model.get('collapsed'));
+      model.save_changes();  // the kernel sends the other drawing; the step stays
+    });
+  }
   const chain = h('div', 'mg-chain');
   const legend = h('div', 'mg-legend');
   legend.append(
@@ -42,6 +52,10 @@ function build({ model, el }) {
     h('span', 'mg-legend-item', "'" + S.unknown + "': not reached yet \u00B7 number on an edge: "
       + 'the local derivative d(child)/d(parent)'),
   );
+  if (S.shown && S.shown.length < S.n) {
+    legend.append(h('span', 'mg-legend-item', 'rounded box: a neuron (its sum, its activation '
+      + 'and its parameters, folded in); a step inside it colours the box'));
+  }
   root.append(error, controls, chain, viewBar, pic, legend);
   el.appendChild(root);
   keepKeys(root);
@@ -52,12 +66,14 @@ function build({ model, el }) {
   slider.max = String(frames.length - 1);
   const byId = (key) => pic.querySelector('[id="' + P + key + '"]');
   const gradText = [], box = [], boxFill = [];
-  for (let i = 0; i < S.n; i++) {
+  // the nodes drawn: all of them, or (neurons collapsed into boxes) the boxes and the rest
+  const shown = S.shown || Array.from({ length: S.n }, (_, i) => i);
+  for (const i of shown) {
     const g = byId('v' + i);
     const texts = g.getElementsByTagName('text');
-    gradText.push(texts[texts.length - 1]);
+    gradText[i] = texts[texts.length - 1];
     const b = g.querySelector('polygon, path, ellipse');
-    box.push(b); boxFill.push(b.getAttribute('fill'));
+    box[i] = b; boxFill[i] = b.getAttribute('fill');
   }
   let saved = [];
   const remember = (node, names) => {
@@ -93,7 +109,7 @@ function build({ model, el }) {
   const show = (k) => {
     k = Math.max(0, Math.min(frames.length - 1, k | 0));
     cool();
-    for (let i = 0; i < S.n; i++) {
+    for (const i of shown) {
       gradText[i].textContent = S.unknown;
       box[i].setAttribute('fill', boxFill[i] || 'none');
     }
@@ -189,4 +205,28 @@ function build({ model, el }) {
   };
 }
 
-export default safeWidget(build);
+// The kernel sends a new drawing when the neurons are collapsed or expanded (the scene
+// trait changes last): the widget is built again on it, at the same step.
+function mount({ model, el }) {
+  let stop = build({ model, el });
+  const redraw = () => {
+    const focused = el.contains(document.activeElement);
+    if (stop) stop();
+    el.textContent = '';
+    try {
+      stop = build({ model, el });
+    } catch (err) {
+      stop = undefined;
+      showError(el, err);
+      return;
+    }
+    if (focused) el.querySelector('.mg-stepper').focus();
+  };
+  model.on('change:scene', redraw);
+  return () => {
+    model.off('change:scene', redraw);
+    if (stop) stop();
+  };
+}
+
+export default safeWidget(mount);

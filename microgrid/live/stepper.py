@@ -16,20 +16,34 @@ import traitlets
 from microgrid.engine import Value
 from microgrid.live._base import LiveWidget, check_size, prefix, script
 from microgrid.text import name_of, names_from
+from microgrid.viz.collapse import Collapse, collapse_possible, neuron_names, resolve_collapse
 from microgrid.viz.draw import HIGHLIGHT, LEAF_FILL
 from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, UNKNOWN, Scene, check_arguments
 
 __all__ = ['Stepper']
 
 
+_COLOURS = {
+    'leafFill': LEAF_FILL,
+    'partialFill': PARTIAL_FILL,
+    'doneFill': DONE_FILL,
+    'unknown': UNKNOWN,
+    'highlight': HIGHLIGHT,
+}
+
+
 class Stepper(LiveWidget):
     """Step through ``root.backward_steps()`` on one fixed drawing of the graph.
 
     ``names=locals()`` labels nodes with your variable names; ``names=model`` names a
-    Module's parameters (``L0.n3.w1``), as on ``draw``. The view has a fixed height, with
-    zoom and pan; the current step is scrolled into view. ``position`` (a trait) is
-    the step shown, from 0 (the seed) to ``len(s) - 1``; ``caption`` is its chain-rule
-    line. The grads of the graph are left as they were.
+    Module's parameters (``L0.n3.w1``), as on ``draw``; ``collapse=True`` (with
+    ``names=model``, or ``collapse=model``) draws each neuron as one box (``L0.n3``): a
+    step inside it colours the box, and its caption is the same chain-rule line. With a
+    Module, the widget's "neurons as boxes" button (or the trait ``collapsed``) switches
+    between the two drawings at the same step. The view
+    has a fixed height, with zoom and pan; the current step is scrolled into view.
+    ``position`` (a trait) is the step shown, from 0 (the seed) to ``len(s) - 1``;
+    ``caption`` is its chain-rule line. The grads of the graph are left as they were.
     """
 
     _esm = script('stepper.js')
@@ -41,6 +55,8 @@ class Stepper(LiveWidget):
     playing = traitlets.Bool(False).tag(sync=True)
     interval = traitlets.Int(900).tag(sync=True)
     caption = traitlets.Unicode('').tag(sync=True)
+    collapsed = traitlets.Bool(False).tag(sync=True)
+    can_collapse = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,
@@ -51,27 +67,67 @@ class Stepper(LiveWidget):
         show_local_grads: bool = True,
         interval: int = 900,
         max_nodes: int = 500,
+        collapse: Any = False,
     ) -> None:
         check_arguments(names, show_local_grads)
+        model = resolve_collapse(collapse, names)  # a bad collapse= fails before any work
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError(f"interval must be a positive int (milliseconds), got {interval!r}")
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}")
         size = check_size(root, max_nodes, 'Stepper')  # fails fast, with a limit that works
-        scene = Scene(root, names, rankdir, show_local_grads, size, prefix())
-        scene.reset()
-        named = names_from(names)
-        self.names = [named.get(v) or name_of(v) for v in scene.order]
-        self._order = scene.order
-        data = scene.data()
+        # the neurons the button can collapse: of collapse=model, or of names=model
+        possible = resolve_collapse(collapse_possible(names), names)
+        self._neurons = model if model is not None else possible
+        self._make = lambda boxes: Scene(
+            root, names, rankdir, show_local_grads, size, prefix(), collapse=boxes
+        )
+        self._named = names
+        self._views: dict[bool, dict[str, Any]] = {}
         super().__init__(
-            svg=scene.svg_text(standalone=False),
-            frames=data.pop('frames'),
-            scene={**data, 'leafFill': LEAF_FILL, 'partialFill': PARTIAL_FILL,
-                   'doneFill': DONE_FILL, 'unknown': UNKNOWN, 'highlight': HIGHLIGHT},
-            interval=interval,
-        )  # fmt: skip
+            interval=interval, can_collapse=self._neurons is not None, **self._view(bool(model))
+        )
+        self.collapsed = bool(model)
         self.caption = self.frames[0][4]
+
+    def _view(self, collapsed: bool) -> dict[str, Any]:
+        """The drawing, frames and names for the full graph or the boxes (made once each)."""
+        if collapsed not in self._views:
+            scene = self._make(self._neurons if collapsed else None)
+            scene.reset()
+            order = scene.order
+            named = {**neuron_names(order, self._named), **names_from(self._named)}
+            if collapsed:  # a box is named as its neuron, also with collapse=model alone
+                assert self._neurons is not None
+                named.update({b.output: b.name for b in Collapse(order, self._neurons).boxes})
+            data = scene.data()
+            self._views[collapsed] = {
+                'svg': scene.svg_text(standalone=False),
+                'frames': data.pop('frames'),
+                'scene': {**data, **_COLOURS},
+                'names': [named.get(v) or name_of(v) for v in order],
+                'shown': scene.shown,
+            }
+        view = self._views[collapsed]
+        self.names = view['names']
+        self._shown = view['shown']
+        return {k: view[k] for k in ('svg', 'frames', 'scene')}
+
+    @traitlets.validate('collapsed')
+    def _can_collapse(self, proposal: Any) -> bool:
+        if proposal['value'] and self._neurons is None:
+            raise traitlets.TraitError(
+                "collapsed=True needs a Module whose neurons become boxes: "
+                "Stepper(root, names=model)"
+            )
+        return bool(proposal['value'])
+
+    @traitlets.observe('collapsed')
+    def _toggle(self, change: Any) -> None:
+        view = self._view(change['new'])
+        with self.hold_sync():  # the same steps: the position stays
+            self.svg, self.frames = view['svg'], view['frames']
+            self.scene = view['scene']  # last: the browser redraws on it
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -131,7 +187,7 @@ class Stepper(LiveWidget):
     @property
     def grads(self) -> dict[str, str]:
         """{node name: grad text} as shown now ('grad ?' where no gradient has arrived)."""
-        shown = [UNKNOWN] * len(self.names)
+        shown = dict.fromkeys(self._shown, UNKNOWN)  # collapsed: the boxes, not their insides
         for f in self.frames[: self.position + 1]:
             shown[f[0]] = f[1]
-        return dict(zip(self.names, shown))
+        return {self.names[i]: text for i, text in shown.items()}

@@ -28,6 +28,7 @@ from microgrid.autograd.steps import Step
 from microgrid.engine import Value
 from microgrid.text import fmt as _fmt
 from microgrid.text import name_of, names_from, short_parameter_names
+from microgrid.viz.collapse import Collapse, neuron_names, resolve_collapse
 from microgrid.viz.render import (  # re-exported: draw's renderer is part of its API
     Renderer,
     RendererNotFoundError,
@@ -58,6 +59,7 @@ HIGHLIGHT = '#d62728'
 LEAF_FILL = '#e8f0fe'
 NODE_FILL = '#ffffff'
 OP_FILL = '#f2f2f2'
+BOX_FILL = '#fdf6e3'
 _RANKDIRS = ('LR', 'RL', 'TB', 'BT')
 
 
@@ -215,13 +217,16 @@ def build_graph(
     id_prefix: str = '',
     grad_text: Mapping[Value, str] | None = None,
     caption: str | None = None,
+    collapse: Any = None,
 ) -> tuple[Any, list[Value]]:
     """The Digraph and the Values in the order drawn (node i has DOT name 'v{i}')."""
     _check_root(root, 'draw')
     if rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
+    model = resolve_collapse(collapse, names)
     order = collect_nodes(root, max_nodes)
-    named = names_from(names)
+    named = {**neuron_names(order, names), **names_from(names)}
+    boxes = Collapse(order, model) if model is not None else None
     hl = _resolve_highlight(highlight, set(order))
     index = {v: i for i, v in enumerate(order)}
     p = id_prefix
@@ -259,17 +264,24 @@ def build_graph(
 
     hot = {'color': HIGHLIGHT, 'penwidth': '2.5'}
     for i, v in enumerate(order):
+        if boxes is not None and boxes.hidden(v):
+            continue  # inside a neuron's box, or a parameter folded into one
         name = named.get(v) or name_of(v)
         grad = grad_text[v] if grad_text is not None else f'grad {_fmt(v.grad)}'
-        attrs = {
-            'label': nohtml(_record([name, f'data {_fmt(v.data)}', grad], rankdir)),
-            'fillcolor': NODE_FILL if v.parents else LEAF_FILL,
-            'id': f'{p}v{i}',
-        }
-        if v in hl.nodes:
+        fields = [name, f'data {_fmt(v.data)}', grad]
+        attrs = {'fillcolor': NODE_FILL if v.parents else LEAF_FILL, 'id': f'{p}v{i}'}
+        box = boxes.box_of[v] if boxes is not None and boxes.is_box(v) else None
+        if box is not None:  # name | what it holds | data | grad, with rounded corners
+            fields[:1] = boxes.fields(box)  # type: ignore[union-attr]
+            attrs.update(shape='Mrecord', penwidth='1.5', fillcolor=BOX_FILL)
+        attrs['label'] = nohtml(_record(fields, rankdir))
+        if v in hl.nodes or (box is not None and hl.nodes.intersection(box.members)):
             attrs.update(hot)
         g.node(f'v{i}', **attrs)
         if not v.parents:
+            continue
+        if box is not None:
+            _box_edges(g, box, boxes, index, hl.edges, p)
             continue
         edges_hot = [k for k in range(len(v.parents)) if (v, k) in hl.edges]
         op_attrs = {
@@ -292,13 +304,30 @@ def build_graph(
                 attrs['label'] = nohtml(_escape_text(_fmt(local)))
             if k in edges_hot:
                 attrs.update(hot)
-            g.edge(f'v{index[parent]}', f'o{i}', **attrs)
+            source = parent if boxes is None else boxes.drawn(parent) or parent
+            g.edge(f'v{index[source]}', f'o{i}', **attrs)
     ops = sum(1 for v in order if v.parents)
     g.mg_summary = (
         f"the graph of {named.get(root) or name_of(root)}, {len(order)} values "
         f"({len(order) - ops} leaves) and {ops} ops"
     )
+    if boxes is not None:
+        g.mg_summary += f", {len(boxes.boxes)} neurons drawn as boxes"
     return g, order
+
+
+def _box_edges(g: Any, box: Any, boxes: Any, index: dict, hot_edges: set, p: str) -> None:
+    """The edges into a neuron's box: one per edge from outside it, in its direction."""
+    hot = {'color': HIGHLIGHT, 'penwidth': '2.5'}
+    target = index[box.output]
+    for member in box.members:
+        i = index[member]
+        for k, parent in enumerate(member.parents):
+            ends = boxes.edge(member, parent)
+            if ends is None:
+                continue  # inside the box
+            attrs = {'id': f'{p}e{i}_{k}', **(hot if (member, k) in hot_edges else {})}
+            g.edge(f'v{index[ends[0]]}', f'v{target}', **attrs)
 
 
 def draw(
@@ -308,6 +337,7 @@ def draw(
     show_local_grads: bool = False,
     highlight: Any = None,
     max_nodes: int = 500,
+    collapse: Any = None,
 ) -> graphviz.Digraph:
     """The graph of ``root`` as a ``graphviz.Digraph``: records name | data | grad, op ovals.
 
@@ -315,7 +345,9 @@ def draw(
     Module's parameters (``L0.n3.w1``: layer 0, neuron 3, weight 1); ``show_local_grads`` writes
     each edge's local derivative on it; ``highlight`` colours a Value, a Step (its edge),
     a path of Values such as ``(parent, child)``, a path from ``explain.paths`` (a list of
-    ``(node, parent, local)``), or a list of these. More than ``max_nodes``
+    ``(node, parent, local)``), or a list of these. ``collapse=model`` (or ``True`` with
+    ``names=model``) draws each neuron as one box (name, data, grad; its parameters folded
+    in, their count shown). More than ``max_nodes``
     Values raise GraphTooLargeError. Render with ``.pipe(format='svg')``,
     ``.render(outfile='graph.svg')`` or by displaying it in Jupyter.
     """
@@ -326,6 +358,7 @@ def draw(
         show_local_grads=show_local_grads,
         highlight=highlight,
         max_nodes=max_nodes,
+        collapse=collapse,
     )
     return g
 

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from microgrid.engine import Value
 from microgrid.text import display_name, names_from
 from microgrid.text import fmt as _fmt
+from microgrid.viz.collapse import Collapse, neuron_names, resolve_collapse
 from microgrid.viz.draw import HIGHLIGHT, _check_root, build_graph, collect_nodes
 
 __all__ = ['DONE_FILL', 'PARTIAL_FILL', 'UNKNOWN', 'Scene', 'check_arguments', 'new_prefix']
@@ -46,11 +47,17 @@ class _Frame(NamedTuple):
     caption: str
 
 
-def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[_Frame]]:
-    """Run backward_steps() on zeroed grads, note every step, and restore every grad."""
+def _record(
+    root: Value, names: Any, max_nodes: int, model: Any = None
+) -> tuple[list[Value], list[_Frame]]:
+    """Run backward_steps() on zeroed grads, note every step, and restore every grad.
+
+    With ``model`` (collapse), each frame is mapped onto the drawing with neuron boxes."""
     order = collect_nodes(root, max_nodes)
     index = {v: i for i, v in enumerate(order)}
-    named = names_from(names)
+    named = {**neuron_names(order, names), **names_from(names)}
+    boxes = Collapse(order, model) if model is not None else None
+    shown: dict[int, tuple[str, str]] = {}  # index drawn -> (its grad text, its state)
 
     def show(v: Value) -> str:  # wrapped when composite: (x1*w1 + x2*w2)
         return display_name(v, named)
@@ -70,7 +77,10 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
             if step.parent is None:
                 caption = f"{n}.grad = {_fmt(step.upstream)}  (the seed: d{n}/d{n} = 1.0)"
                 i = index[step.node]
-                frames.append(_Frame(i, f'grad {_fmt(step.upstream)}', 'done', [f'v{i}'], caption))
+                if boxes is not None:
+                    i = index[boxes.drawn(step.node)]  # type: ignore[index]
+                shown[i] = (f'grad {_fmt(step.upstream)}', 'done')
+                frames.append(_Frame(i, *shown[i], [f'v{i}'], caption))
                 continue
             k = seen_edges.get(step.node, 0)  # the k-th edge of this node (parents may repeat)
             seen_edges[step.node] = k + 1
@@ -84,11 +94,32 @@ def _record(root: Value, names: Any, max_nodes: int) -> tuple[list[Value], list[
             i, j = index[step.node], index[step.parent]
             state = 'done' if remaining[step.parent] == 0 else 'partial'
             hot = [f'e{i}_{k}', f'f{i}', f'o{i}', f'v{j}']
-            frames.append(_Frame(j, f'grad {_fmt(step.parent_grad)}', state, hot, caption))
+            if boxes is None or not boxes.hidden(step.parent):
+                shown[j] = (f'grad {_fmt(step.parent_grad)}', state)
+            if boxes is not None:
+                j, hot = _collapsed_step(boxes, index, step.node, step.parent, k)
+                shown.setdefault(j, (UNKNOWN, 'partial'))  # a box reached from inside first
+            frames.append(_Frame(j, *shown[j], hot, caption))
     finally:
         for v, g in saved:
             v.grad = g
     return order, frames
+
+
+def _collapsed_step(
+    boxes: Collapse, index: dict[Value, int], node: Value, parent: Value, k: int
+) -> tuple[int, list[str]]:
+    """The element a step updates in the collapsed drawing, and the ids it colours: a step
+    inside a neuron's box colours the box; one between them, the edge and both ends."""
+    i = index[node]
+    b = index[boxes.drawn(node)]  # type: ignore[index]
+    ends = boxes.edge(node, parent)
+    if ends is None:
+        return b, [f'v{b}']
+    j = index[ends[0]]
+    if node in boxes.box_of:  # into a box: the edge, the box it enters, the node updated
+        return j, [f'e{i}_{k}', f'v{b}', f'v{j}']
+    return j, [f'e{i}_{k}', f'f{i}', f'o{i}', f'v{j}']
 
 
 def _local(tag: str) -> str:
@@ -107,10 +138,12 @@ class Scene:
         max_nodes: int,
         prefix: str,
         caption_in_svg: bool = True,
+        collapse: Any = None,
     ) -> None:
         _check_root(root, 'the backprop player')
         self.prefix = prefix
-        self.order, self.frames = _record(root, names, max_nodes)
+        model = resolve_collapse(collapse, names)
+        self.order, self.frames = _record(root, names, max_nodes, model)
         widest: dict[Value, str] = dict.fromkeys(self.order, UNKNOWN)
         for f in self.frames:
             v = self.order[f.target]
@@ -126,6 +159,7 @@ class Scene:
             id_prefix=prefix,
             grad_text=widest,
             caption=caption if caption_in_svg else None,
+            collapse=model,
         )
         self.summary = f"{len(self.order)} nodes, {len(self.frames)} steps"
         assert order == self.order
@@ -133,9 +167,12 @@ class Scene:
         ET.register_namespace('', SVG_NS)
         self.svg = ET.fromstring(svg)
         self.by_id = {el.get('id'): el for el in self.svg.iter() if el.get('id')}
-        self.grad_text = [self._texts(f'v{i}')[-1] for i in range(len(self.order))]
-        self.box = [self._first(f'v{i}', ('polygon', 'path', 'ellipse')) for i in range(len(order))]
-        self.box_fill = [b.get('fill') for b in self.box]
+        drawn = {f.target for f in self.frames}  # every element a step updates is drawn
+        self.shown = [i for i in range(len(order)) if f'{prefix}v{i}' in self.by_id]
+        assert drawn <= set(self.shown)
+        self.grad_text = {i: self._texts(f'v{i}')[-1] for i in self.shown}
+        self.box = {i: self._first(f'v{i}', ('polygon', 'path', 'ellipse')) for i in self.shown}
+        self.box_fill = {i: b.get('fill') for i, b in self.box.items()}
         graph = self.by_id[f'{prefix}graph']
         # The frames on disk carry the caption in the picture; the HTML player shows it
         # once, in large type under the picture, and has none in the SVG.
@@ -155,9 +192,9 @@ class Scene:
     def reset(self) -> None:
         """The state before the first step: no gradient known yet."""
         self._cool()
-        for text, box, fill in zip(self.grad_text, self.box, self.box_fill):
-            text.text = UNKNOWN
-            box.set('fill', fill or 'none')
+        for i in self.shown:
+            self.grad_text[i].text = UNKNOWN
+            self.box[i].set('fill', self.box_fill[i] or 'none')
         if self.caption is not None:
             self.caption.text = ''
 
@@ -219,6 +256,7 @@ class Scene:
         return {
             'prefix': p,
             'n': len(self.order),
+            'shown': self.shown,
             'unknown': UNKNOWN,
             'fills': {'partial': PARTIAL_FILL, 'done': DONE_FILL},
             'hot': HIGHLIGHT,

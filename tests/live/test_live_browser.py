@@ -172,6 +172,7 @@ def lab(tmp_path_factory):
 # the first Stepper and Explorer are the classic neuron; the second ones the 402-node network
 STEPPER, EXPLORER = ':nth-match(.mg-stepper, 1)', ':nth-match(.mg-explorer, 1)'
 BIG, BIG_EXPLORER = ':nth-match(.mg-stepper, 2)', ':nth-match(.mg-explorer, 2)'
+COLLAPSED = ':nth-match(.mg-stepper, 3)'  # the network again, each neuron one box
 PLAYGROUND = '.mg-playground'
 
 
@@ -186,7 +187,8 @@ def test_a_javascript_error_is_shown_as_text(lab):
     page, errors, _, _ = lab
     shown = page.inner_text('.mg-error >> text=microgrid widget error')
     assert 'TypeError' in shown or 'null' in shown or 'undefined' in shown, shown
-    assert page.locator('.mg-stepper').count() == 2  # the broken one left no half widget
+    page.wait_for_selector(f'{COLLAPSED}[data-ready="1"]', timeout=60_000)
+    assert page.locator('.mg-stepper').count() == 3  # the broken one left no half widget
 
 
 def shoot(page, selector: str, name: str) -> None:
@@ -351,6 +353,58 @@ def test_the_402_node_network_is_legible_zoomable_and_follows_the_step(lab):
     assert 'L0.n0.w0' in page.locator(f'{BIG_EXPLORER} .mg-view').text_content()
     assert bx.locator('.mg-view').bounding_box()['height'] <= 470
     shoot(page, BIG_EXPLORER, 'live-explorer-network.png')
+    assert errors == []
+
+
+def test_the_collapsed_network_is_a_box_per_neuron_and_steps_between_them(lab):
+    page, errors, _, _ = lab
+    page.wait_for_selector(f'{COLLAPSED}[data-ready="1"]', timeout=60_000)
+    st = page.locator(COLLAPSED)
+    view = st.locator('.mg-view')
+    assert 100 < view.bounding_box()['height'] <= 470
+    assert st.locator('input[type=range]').get_attribute('max') == '641'  # all 642 steps
+    texts = page.eval_on_selector_all(
+        f'{COLLAPSED} .mg-view svg text', 'els => els.map(e => e.textContent)'
+    )
+    boxes = [t for t in texts if t.endswith('parameters')]
+    assert len(boxes) == 33 and 'L1.n15' in texts and 'L2.n0' in texts
+    assert not any(t.startswith('L0.n0.w') for t in texts)  # folded into the box
+    sizes = page.eval_on_selector_all(
+        f'{COLLAPSED} .mg-view svg text',
+        'els => els.filter(e => e.textContent.trim()).map(e => e.getBoundingClientRect().height)',
+    )
+    assert min(sizes) >= 12, sizes
+    st.focus()
+    page.keyboard.press('Home')
+    for _ in range(20):  # step 20: the gradient from L2.n0 into a neuron of layer 1
+        page.keyboard.press('ArrowRight')
+    page.wait_for_function('document.querySelectorAll(".mg-stepper")[2].dataset.position == "20"')
+    hot = highlighted(page, COLLAPSED)
+    assert len(hot) == 3 and hot[0].startswith('e') and 'v401' in hot, hot
+    chain = page.inner_text(f'{COLLAPSED} .mg-chain')
+    assert chain.startswith('L1.n') and '.grad += dL2.n0/dL1.n' in chain, chain
+    assert 'rounded box: a neuron' in page.inner_text(f'{COLLAPSED} .mg-legend')
+    shoot(page, COLLAPSED, 'live-stepper-collapsed.png')
+    page.keyboard.press('End')  # the last step, inside L0.n0: its box is coloured
+    page.wait_for_function('document.querySelectorAll(".mg-stepper")[2].dataset.position == "641"')
+    hot = highlighted(page, COLLAPSED)
+    assert len(hot) == 1 and hot[0].startswith('v')
+    chain = page.inner_text(f'{COLLAPSED} .mg-chain')
+    assert chain.startswith('L0.n0.')
+    # the button draws every node again, at the same step; and the boxes back
+    st.locator('[data-act=collapse]').click()
+    count_nodes = (
+        'document.querySelectorAll(".mg-stepper")[2].querySelectorAll(".mg-view g.node").length'
+    )
+    page.wait_for_function(f'{count_nodes} > 402')  # 402 Values and their op ovals
+    st = page.locator(COLLAPSED)
+    assert st.get_attribute('data-position') == '641'
+    assert page.inner_text(f'{COLLAPSED} .mg-chain') == chain
+    assert 'L0.n0.w0' in page.locator(f'{COLLAPSED} .mg-view').text_content()
+    assert st.locator('[data-act=collapse]').inner_text() == 'neurons as boxes'
+    st.locator('[data-act=collapse]').click()
+    page.wait_for_function(f'{count_nodes} == 33')
+    assert page.locator(COLLAPSED).get_attribute('data-position') == '641'
     assert errors == []
 
 
