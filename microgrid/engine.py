@@ -74,6 +74,7 @@ OPS: dict[str, Callable[..., tuple]] = {
     'sum': lambda xs: (builtins.sum(xs, 0.0), [1.0] * len(xs)),
     'dot': lambda ws, xs: (builtins.sum(map(operator.mul, ws, xs), 0.0), xs, ws),
 }
+"""Every op, by name, and its rule: floats in, (result, d result/d each operand) out."""
 
 
 # -- 2. The Value: its operators are made here, the class below lists them by name ------

@@ -244,7 +244,8 @@ DIGIT_FONT: dict[int, tuple[str, ...]] = {
     8: ('.###.', '#...#', '#...#', '.###.', '#...#', '#...#', '.###.'),
     9: ('.###.', '#...#', '#...#', '.####', '....#', '...#.', '.##..'),
 }
-DIGIT_SIZE = 8  # images are DIGIT_SIZE x DIGIT_SIZE, row-major
+DIGIT_SIZE = 8
+"""The digits are DIGIT_SIZE x DIGIT_SIZE images, stored row by row."""
 
 
 def _digit_image(digit: int, rng: random.Random, noise: float) -> list[float]:
