@@ -25,6 +25,8 @@ from microgrid.engine import Value
 __all__ = ['Program', 'const_key', 'needed', 'record', 'values_in']
 
 _CUSTOM = 'custom'  # the operands of a node whose op this module cannot replay
+# A Value, or one inside tracing.watch_reads() (a plain Value again when the trace is built)
+_VALUES = (Value, tracing.Watched)
 
 
 def record(fn: Callable, call_args: list) -> tuple[list, Any]:
@@ -44,9 +46,9 @@ def _normalized(op: str, operands: Any) -> Any:
     lists handed to sum() and dot() are the caller's and may change later."""
 
     def item(x: Any) -> Any:
-        return x if type(x) is Value else _numbers.to_float(x)
+        return x if type(x) in _VALUES else _numbers.to_float(x)
 
-    if op in UNARY_OPS and len(operands) == 1 and type(operands[0]) is Value:
+    if op in UNARY_OPS and len(operands) == 1 and type(operands[0]) in _VALUES:
         return [operands[0]]
     if op in BINARY_OPS and len(operands) == 2 and type(operands) is tuple:
         return [item(operands[0]), item(operands[1])]
