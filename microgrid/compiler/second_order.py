@@ -53,6 +53,10 @@ class Unreplayable(Exception):
     """The trace of fn cannot stand for fn (raised inside the trace, caught here)."""
 
 
+class _OtherPieces(Exception):
+    """A replay's relu, abs or leaky_relu operand changed sign since the trace."""
+
+
 class _Replay:
     """fn's compiled Hessian-vector product, and the numbers its trace assumed."""
 
@@ -62,6 +66,7 @@ class _Replay:
         'program',
         'values',
         'numbers',
+        'pieces',
         'traced_in_a_row',
         'traces_tried',
     )
@@ -73,6 +78,7 @@ class _Replay:
         self.program: Any = None  # the trace the numbers below belong to
         self.values: list[Value] = []  # Values fn reaches but is not given
         self.numbers: list[float] = []  # their numbers when it was traced
+        self.pieces = b''  # the signs of the piecewise ops' operands then (Program.pieces_of)
         self.traced_in_a_row = 0
 
 
@@ -129,7 +135,11 @@ def _rows(fn: Callable[..., Any], state: _Replay, inputs: Any) -> list | None:
         compiled.reset()  # a number fn reads changed: trace again
     traces, tried = compiled.traces, state.traces_tried
     try:
-        rows = _replayed_rows(state, inputs)
+        try:
+            rows = _replayed_rows(state, inputs)
+        except _OtherPieces:  # a relu's derivative the trace froze is another here
+            compiled.reset()
+            rows = _replayed_rows(state, inputs)
     except Exception:
         if state.traces_tried != tried:
             _SEEN[fn] = _EAGER  # the trace failed, or saw fn decide on a number
@@ -185,13 +195,15 @@ def _replayed_rows(state: _Replay, inputs: Any) -> list | None:
             return None  # run eagerly
         program = result._program
         if program is not state.program:  # a new trace: note the numbers it assumed
-            _remember(state, program)
+            _remember(state, program, result._run)
+        elif i == 0 and program.pieces_of(result._run) != state.pieces:
+            raise _OtherPieces
         g = program.gradients(result._run, 1.0)
         rows.append(g[program.args].tolist())
     return rows
 
 
-def _remember(state: _Replay, program: Any) -> None:
+def _remember(state: _Replay, program: Any, run: tuple) -> None:
     """The Values the trace read but was not given (parameters; Values in fn's globals,
     closures and Modules), and their numbers now."""
     guards = program.guards
@@ -205,6 +217,7 @@ def _remember(state: _Replay, program: Any) -> None:
     state.program = program
     state.values = values
     state.numbers = [v._data for v in values]
+    state.pieces = program.pieces_of(run)
 
 
 def _shape(out: Any, xs: Any) -> tuple | None:
