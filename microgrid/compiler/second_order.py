@@ -29,6 +29,7 @@ in the trace), the eager path answers, and raises the eager errors.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from itertools import chain
@@ -69,12 +70,14 @@ class _Replay:
         'pieces',
         'traced_in_a_row',
         'traces_tried',
+        'lock',
     )
 
     def __init__(self, shape: tuple | None) -> None:
         self.shape = shape  # of fn's graph in its first, eager, call (see _shape)
         self.compiled: Any = None  # made on the second call
         self.traces_tried = 0  # how many times fn was run under the watch
+        self.lock = threading.RLock()
         self.program: Any = None  # the trace the numbers below belong to
         self.values: list[Value] = []  # Values fn reaches but is not given
         self.numbers: list[float] = []  # their numbers when it was traced
@@ -117,11 +120,12 @@ def hessian(fn: Callable[..., Any], inputs: Any) -> Any:
         return functional.hessian(fn, inputs)
     if state.shape is None:  # fn returned a number (or was not called once)
         return functional.hessian(fn, inputs)
-    if state.compiled is None:
-        fn_ref = weakref.ref(fn)  # the cache must not keep fn alive
-        state.compiled = compile(_hvp_of(fn_ref, state))
-        state.compiled._guarded = fn_ref  # the guards watch fn's globals and closures
-    rows = _rows(fn, state, inputs)
+    with state.lock:  # one call at a time traces or replays fn
+        if state.compiled is None:
+            fn_ref = weakref.ref(fn)  # the cache must not keep fn alive
+            state.compiled = compile(_hvp_of(fn_ref, state))
+            state.compiled._guarded = fn_ref  # the guards watch fn's globals and closures
+        rows = _rows(fn, state, inputs)
     if rows is None:  # the replay cannot run: the exact eager path (and its errors)
         return functional.hessian(fn, inputs)
     single = not isinstance(inputs, (list, tuple))

@@ -408,3 +408,25 @@ def test_at_singular_points_the_default_gives_eagers_answer_or_error(case):
     for p in points:
         got, want = _outcome(hessian, fn, p), _outcome(eager, fn, p)
         assert got == want if isinstance(want, type) else _same(got, want), p
+
+
+def test_threads_calling_hessian_of_one_fn_at_once_get_their_own_points():
+    def f(x, y):
+        return (x * y).tanh() * x + abs(y) ** 3
+
+    points = [[0.1 * i, 0.5 - 0.2 * i] for i in range(8)]
+    want = [eager(f, p) for p in points]
+    got: dict = {}
+
+    def work(k):
+        for _ in range(3):
+            for i in range(k, len(points), 2):
+                got.setdefault(i, []).append(hessian(f, points[i]))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(got) == list(range(len(points)))
+    assert all(_close(h, want[i]) for i, hs in got.items() for h in hs)
