@@ -430,3 +430,25 @@ def test_threads_calling_hessian_of_one_fn_at_once_get_their_own_points():
         t.join(30)
     assert sorted(got) == list(range(len(points)))
     assert all(_close(h, want[i]) for i, hs in got.items() for h in hs)
+
+
+def test_a_relu_mlp_whose_activation_pattern_changes_gets_eagers_hessian():
+    model = nn.MLP(2, [6, 6, 1], activation='relu', seed=11)
+    first, last = model.layers[0].neurons[0], model.layers[-1].neurons[0]
+
+    # a first-layer weight and bias, and a last-layer weight: d score / d last.w[0] is a
+    # relu unit's output, so the gradient graph holds relu nodes (with first-layer inputs
+    # only it holds none, and relu's frozen 0/1 multiply factors free of the inputs)
+    def loss_of(w0, b, v):
+        first.w[0], first.b, last.w[0] = w0, b, v
+        scores = [model(x) for x in X]
+        return losses.hinge(scores, Y) + 1e-2 * losses.l2(model) + (w0 * v * b).tanh()
+
+    start = [first.w[0].data, first.b.data, last.w[0].data]
+    p2, p3 = [3.0, 1.5, -2.0], [-4.0, -2.0, 0.5]
+    points = [start, start, start, p2, p2, p3, p3, start, start]  # new pattern: new trace
+    want = [eager(loss_of, p) for p in points]  # first: each call of fn changes the model
+    for p, w in zip(points, want):
+        assert _close(hessian(loss_of, p), w), p
+    state = _state(loss_of)
+    assert isinstance(state, second_order._Replay) and state.compiled.traces >= 3
