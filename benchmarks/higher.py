@@ -1,30 +1,28 @@
 """The Hessian of the demo MLP's loss with respect to 10 parameters: microgrid against PyTorch.
 
-    python benchmarks/higher.py            # 15 repeats each, taken in turns (under a minute)
-    python benchmarks/higher.py --repeats 3
+    python benchmarks/higher.py            # 15 repeats each, taken in turns
+    python benchmarks/higher.py --repeats 5 --activation tanh
 
-The workload is the demo's (see workloads.py): MLP(2, [16, 16, 1]) with relu, 100
-two-moons points, the hinge loss averaged plus 1e-4 times the sum of squared parameters,
-at the demo's initial weights. The 10 parameters are the first 10 of
-``model.parameters()`` (the first layer's first weights and biases), so every
-second-order pass runs through the whole network.
+The workload is the demo's (see workloads.py): MLP(2, [16, 16, 1]) with relu (or tanh,
+the goal of issue 25), 100 two-moons points, the hinge loss averaged plus 1e-4 times the
+sum of squared parameters, at the demo's initial weights. The 10 parameters are the first
+10 of ``model.parameters()`` (the first layer's first weights and biases), so every
+second-order pass runs through the whole network. fn puts the 10 leaves it is given into
+the model and returns the loss.
 
-- microgrid eager: ``microgrid.hessian(fn, params10)``, where fn puts the 10 leaves it is
-  given into the model and returns the loss: one backward with create_graph, then one
-  float backward through the gradient graph per parameter (reverse over reverse).
-- microgrid numpy replay: ``microgrid.compiler.hessian(fn, params10)``, the same result
-  from the gradient graph traced once and replayed with numpy per row (timed after its
-  eager first call and its tracing second call).
-- PyTorch CPU eager (float64): ``torch.autograd.functional.hessian`` of the same loss as a
-  function of a vector of the 10 parameters (one backward per row, as microgrid).
+- ``microgrid.hessian`` (the default): eager on fn's first call, traced on its second,
+  then a numpy replay of the gradient graph, one forward and backward per row (timed
+  after those two calls); docs/compile.md says when it replays.
+- ``microgrid.autograd.functional.hessian``: always eager; one backward with
+  create_graph, then one float backward through the gradient graph per parameter.
+- PyTorch CPU eager (float64), ``torch.autograd.functional.hessian`` of the same loss as a
+  function of a vector of the 10 parameters (one backward per row, as microgrid), on one
+  thread (its tensors are tiny; on a shared 2-core machine a second thread only waits).
 
-All Hessians must agree (the script checks it to 1e-9). relu and the hinge are piecewise
-linear, so away from kinks this Hessian is the L2 term's 2e-4 times the identity; the
-work is the same as for any other Hessian (tests/autograd/test_functional.py checks a tanh MLP's
-non-trivial Hessian against PyTorch). Times are wall-clock medians after one warm-up call
-each; the two implementations run in turns, so a busy machine slows both alike. PyTorch
-runs on one thread: its tensors here are tiny, and on a shared 2-core machine its second
-thread only waits for the first.
+All Hessians must agree with PyTorch's (the script checks it to 1e-9). The three run in
+turns, a warm-up call each first, so a busy machine slows all alike; the script reports
+medians of wall time and of the thread's CPU time (``time.thread_time``, steadier when
+the machine is shared), and the load (``os.getloadavg``) before and after.
 """
 
 from __future__ import annotations
@@ -43,12 +41,12 @@ import workloads
 N_PARAMS = 10
 
 
-def microgrid_hessian(xs, ys, layers, replay: bool = False):
+def microgrid_hessian(xs, ys, layers, default: bool = True, activation: str = 'relu'):
     import microgrid
-    import microgrid.compiler
     from microgrid import losses, nn
+    from microgrid.autograd import functional
 
-    model = nn.MLP(workloads.SIZES[0], workloads.SIZES[1:])
+    model = nn.MLP(workloads.SIZES[0], workloads.SIZES[1:], activation=activation)
     for layer, (w, b) in zip(model.layers, layers):
         for neuron, wrow, bias in zip(layer.neurons, w, b):
             for p, v in zip(neuron.w, wrow):
@@ -69,14 +67,14 @@ def microgrid_hessian(xs, ys, layers, replay: bool = False):
         scores = [model(x) for x in xs]
         return losses.hinge(scores, ys) + workloads.ALPHA * losses.l2(model)
 
-    if replay:  # the numpy replay: eager on the first call, traced on the second
-        microgrid.compiler.hessian(loss_of, start)
-        microgrid.compiler.hessian(loss_of, start)
-        return lambda: microgrid.compiler.hessian(loss_of, start)
-    return lambda: microgrid.hessian(loss_of, start)
+    if default:  # eager on the first call, traced on the second, then replayed
+        microgrid.hessian(loss_of, start)
+        microgrid.hessian(loss_of, start)
+        return lambda: microgrid.hessian(loss_of, start)
+    return lambda: functional.hessian(loss_of, start)
 
 
-def torch_hessian(xs, ys, layers):
+def torch_hessian(xs, ys, layers, activation: str = 'relu'):
     import torch
 
     torch.set_num_threads(1)
@@ -95,8 +93,9 @@ def torch_hessian(xs, ys, layers):
     def loss_of(p10):
         layer1 = torch.cat([p10, rest]).reshape(W1.shape[0], W1.shape[1] + 1)
         w1, bb1 = layer1[:, :-1], layer1[:, -1]
-        a1 = torch.relu(X @ w1.T + bb1)
-        a2 = torch.relu(a1 @ W2.T + b2)
+        act = torch.relu if activation == 'relu' else torch.tanh
+        a1 = act(X @ w1.T + bb1)
+        a2 = act(a1 @ W2.T + b2)
         s = (a2 @ W3.T + b3)[:, 0]
         data_loss = torch.relu(1.0 - y * s).mean()
         params = [w1, bb1, W2, b2, W3, b3]
@@ -105,51 +104,64 @@ def torch_hessian(xs, ys, layers):
     return lambda: torch.autograd.functional.hessian(loss_of, start).tolist()
 
 
-def interleaved(fns: list, repeats: int) -> tuple[list[float], list]:
-    """Median time of each fn, calling them in turn (so a busy machine slows all alike)."""
+def interleaved(fns: list, repeats: int) -> tuple[list[float], list[float], list]:
+    """Median wall and CPU time of each fn, calling them in turn (a busy machine slows all
+    alike)."""
     results = [fn() for fn in fns]  # a warm-up call each, not timed (PyTorch's set-up)
-    times: list[list[float]] = [[] for _ in fns]
+    walls: list[list[float]] = [[] for _ in fns]
+    cpus: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, ts in zip(fns, times):
-            t = time.perf_counter()
+        for fn, wall, cpu in zip(fns, walls, cpus):
+            t, c = time.perf_counter(), time.thread_time()
             fn()
-            ts.append(time.perf_counter() - t)
-    return [statistics.median(ts) for ts in times], results
+            cpu.append(time.thread_time() - c)
+            wall.append(time.perf_counter() - t)
+    median = statistics.median
+    return [median(ts) for ts in walls], [median(ts) for ts in cpus], results
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--repeats', type=int, default=15)
+    ap.add_argument('--activation', choices=('relu', 'tanh'), default='relu')
     args = ap.parse_args(argv)
     xs, ys = workloads.make_moons()
     layers = workloads.initial_weights()
-    print(f"# Hessian of the demo loss w.r.t. {N_PARAMS} parameters, {time.strftime('%Y-%m-%d')}")
+    act = args.activation
+    load = ' '.join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"# Hessian of the demo loss ({act}) w.r.t. {N_PARAMS} parameters, "
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}, {args.repeats} repeats"
+    )
+    print(f"load average before: {load}")
     fns = [
-        microgrid_hessian(xs, ys, layers),
-        torch_hessian(xs, ys, layers),
-        microgrid_hessian(xs, ys, layers, replay=True),
+        microgrid_hessian(xs, ys, layers, default=True, activation=act),
+        torch_hessian(xs, ys, layers, activation=act),
+        microgrid_hessian(xs, ys, layers, default=False, activation=act),
     ]
-    (mg_time, th_time, rp_time), (H, TH, RH) = interleaved(fns, args.repeats)
+    walls, cpus, (H, TH, EH) = interleaved(fns, args.repeats)
     worst = max(
         abs(a - b) / max(1.0, abs(b))
-        for M in (H, RH)
+        for M in (H, EH)
         for ra, rb in zip(M, TH)
         for a, b in zip(ra, rb)  # type: ignore[call-overload]
     )
     import torch
 
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"versions: Python {sys.version.split()[0]}, torch {torch.__version__}")
-    print('| implementation | median (ms) | vs PyTorch |')
-    print('|---|---:|---:|')
-    print(
-        f"| microgrid eager, microgrid.hessian | {mg_time * 1e3:.1f} | {mg_time / th_time:.1f}x |"
-    )
-    print(
-        f"| microgrid numpy replay, microgrid.compiler.hessian | {rp_time * 1e3:.1f} | "
-        f"{rp_time / th_time:.1f}x |"
-    )
-    name = 'PyTorch CPU eager (float64), torch.autograd.functional.hessian'
-    print(f"| {name} | {th_time * 1e3:.1f} | 1.0x |")
+    print('| implementation | wall median (ms) | vs PyTorch | CPU median (ms) | vs PyTorch |')
+    print('|---|---:|---:|---:|---:|')
+    names = [
+        'microgrid.hessian (default: numpy replay)',
+        'PyTorch CPU eager (float64), torch.autograd.functional.hessian',
+        'microgrid eager, microgrid.autograd.functional.hessian',
+    ]
+    for k in (0, 2, 1):
+        print(
+            f"| {names[k]} | {walls[k] * 1e3:.1f} | {walls[k] / walls[1]:.1f}x | "
+            f"{cpus[k] * 1e3:.1f} | {cpus[k] / cpus[1]:.1f}x |"
+        )
     print(f"largest relative difference from PyTorch's Hessian: {worst:.1e}")
     return 0 if worst < 1e-9 else 1
 

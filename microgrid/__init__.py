@@ -14,7 +14,7 @@ from microgrid import compile as _compile_module  # noqa: F401
 from microgrid import explain as _explain_module  # noqa: F401
 from microgrid import gradcheck as _gradcheck_module  # noqa: F401
 from microgrid.autograd.explain import explain
-from microgrid.autograd.functional import grad, hessian, hvp, jacobian, jvp
+from microgrid.autograd.functional import grad, hvp, jacobian, jvp
 from microgrid.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from microgrid.autograd.modes import (
     detect_anomaly,
@@ -25,6 +25,7 @@ from microgrid.autograd.modes import (
 )
 from microgrid.autograd.steps import Step
 from microgrid.compiler.api import TraceMismatchError, compile
+from microgrid.compiler.second_order import hessian  # eager, or a replay when exact
 from microgrid.draw import draw
 from microgrid.engine import Value, dot, sum
 from microgrid.text import name_of

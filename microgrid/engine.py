@@ -9,7 +9,7 @@ repeating one line of the chain rule for every edge:
     parent.grad += local_derivative * node.grad
 
 That is all of backpropagation. Here: 1. the rules, ``OPS``; 2. the Value; 3. ``sum()``
-and ``dot()``; 4. ``topological_order()``; 5. the seam for the switches (no_grad, ...).
+and ``dot()`` (``dots()``, a layer's); 4. ``topological_order()``; 5. the switches' seam.
 Numbers in and domain errors live in _numbers.py; the rest in microgrid.autograd.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from microgrid import _dot
 from microgrid import _numbers as num
 
-__all__ = ['OPS', 'Value', 'dot', 'sum', 'switch_hooks', 'topological_order']
+__all__ = ['OPS', 'Value', 'dot', 'dots', 'sum', 'switch_hooks', 'topological_order']
 
 
 # -- 1. The rules: floats in, (result, d result/d operand...) out; NaN in, NaN out (a == a) --
@@ -323,23 +323,31 @@ def sum(values: Iterable[Any]) -> Value:  # microgrid.sum, as torch.sum
 
 def dot(ws: Iterable[Any], xs: Iterable[Any]) -> Value:
     """sum(w * x) as ONE node: d/dw_i = x_i and d/dx_i = w_i."""
-    ws = ws if type(ws) is list else list(ws)
+    return dots([ws], xs)[0]
+
+
+def dots(wss: Iterable[Iterable[Any]], xs: Iterable[Any]) -> list[Value]:
+    """[dot(ws, xs) for ws in wss], reading the numbers of xs once (a layer's neurons)."""
     xs = xs if type(xs) is list else list(xs)
-    if len(ws) != len(xs):
-        raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {len(xs)})")
-    wk: list = []  # the numbers among ws, and among xs: they get no edge
-    xk: list = []
-    wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
+    xk: list = []  # the numbers among xs, and below among ws: they get no edge
     xd = [x._data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
-    total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: total, _, _ = OPS['dot'](...)
-    # plain version: for each i, (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is
-    edges = _dot.edges(ws, wd, xs, xd, len(wk), len(xk), Value)
-    node = _node(total, 'dot', edges, _hooks and (ws, xs))
-    if (len(xk) == len(xs) and not wk) or not edges:  # weights times data: no record needed
-        return node
-    record = _dot.record(ws, xs, len(wk), len(xk), Value)  # which operands were numbers
-    node._meta = record if node._meta is None else {**node._meta, **record}
-    return node
+    nodes = []
+    for ws in wss:
+        ws = ws if type(ws) is list else list(ws)
+        if len(ws) != len(xs):
+            raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {len(xs)})")
+        wk: list = []
+        wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
+        total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: OPS['dot'](wd, xd)[0]
+        # plain version: for each i, (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is
+        edges = _dot.edges(ws, wd, xs, xd, len(wk), len(xk), Value)
+        node = _node(total, 'dot', edges, _hooks and (ws, xs))
+        nodes.append(node)
+        if (len(xk) == len(xs) and not wk) or not edges:  # weights times data: no record
+            continue
+        record = _dot.record(ws, xs, len(wk), len(xk), Value)  # which operands were numbers
+        node._meta = record if node._meta is None else {**node._meta, **record}
+    return nodes
 
 
 # -- 4. The order of backward: every node after all of its parents ----------------------

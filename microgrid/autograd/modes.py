@@ -51,6 +51,7 @@ class _ThreadState(threading.local):
         self.grad = _Setting(True)
         self.anomaly = _Setting(False)
         self.tracers: list[Callable[[engine.Value, Any], None]] = []
+        self.watchers: list[Callable[[engine.Value, Any], None]] = []  # see tracing.watch_reads
         self.place = _Place()  # this thread's place in the engine's count
 
 
@@ -79,7 +80,8 @@ _state = _ThreadState()
 
 def _refresh(state: _ThreadState) -> None:
     """Count this thread in the engine's hooks exactly while one of its switches is on."""
-    state.place.set(not state.grad.value or state.anomaly.value or bool(state.tracers))
+    on = state.anomaly.value or bool(state.tracers) or bool(state.watchers)
+    state.place.set(on or not state.grad.value)
 
 
 class _Switch:
@@ -212,6 +214,8 @@ def _on_create(node: engine.Value, operands: Any) -> None:
     state = _state
     if not state.place.counted:  # another thread has a switch on, this one has none
         return
+    for watcher in state.watchers:  # every node, also under no_grad()
+        watcher(node, operands)
     if state.anomaly.value:
         anomaly.check_forward(node, operands)
     if not state.grad.value:

@@ -90,6 +90,9 @@ class CompiledFunction:
         self.traces = 0  # how many times fn was traced
         self._cache: dict = {}
         self._memo = _Memo()  # the data list of the last call, converted (arguments.Memo)
+        # whose globals and closures the guards watch: fn, or (second_order) a weakref's
+        # call giving the function that fn wraps
+        self._guarded: Callable[[], Any] = lambda: fn
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, '__doc__', None)
         self.__name__ = getattr(fn, '__name__', 'compiled')
@@ -137,7 +140,7 @@ class CompiledFunction:
                 raise
             kind = type(e) if type(e) in (TypeError, ValueError) else TypeError
             raise kind(f"{e}. {hint}") from e
-        program.guards = guards_for(self.fn)
+        program.guards = guards_for(self._guarded())
         self.traces += 1
         if len(self._cache) >= self.MAX_TRACES:
             del self._cache[next(iter(self._cache))]

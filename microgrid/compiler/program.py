@@ -26,6 +26,11 @@ from microgrid.engine import Value
 __all__ = ['Program', 'const_key', 'needed', 'record', 'values_in']
 
 _CUSTOM = 'custom'  # the operands of a node whose op this module cannot replay
+# A Value, or one inside tracing.watch_reads() (a plain Value again when the trace is built)
+_VALUES = (Value, tracing.Watched)
+# The ops whose symbolic derivative (microgrid.autograd.symbolic) is a constant chosen by
+# the sign of the operand: a trace of a gradient graph froze the choice (see pieces_of)
+PIECEWISE = frozenset({'relu', 'abs', 'leaky_relu'})
 
 
 def record(fn: Callable, call_args: list) -> tuple[list, Any]:
@@ -45,9 +50,9 @@ def _normalized(op: str, operands: Any) -> Any:
     lists handed to sum() and dot() are the caller's and may change later."""
 
     def item(x: Any) -> Any:
-        return x if type(x) is Value else _numbers.to_float(x)
+        return x if type(x) in _VALUES else _numbers.to_float(x)
 
-    if op in UNARY_OPS and len(operands) == 1 and type(operands[0]) is Value:
+    if op in UNARY_OPS and len(operands) == 1 and type(operands[0]) in _VALUES:
         return [operands[0]]
     if op in BINARY_OPS and len(operands) == 2 and type(operands) is tuple:
         return [item(operands[0]), item(operands[1])]
@@ -159,6 +164,7 @@ class Program:
         self.groups: list = []
         self.back: list[int] = []  # the groups backward visits (those that reach a leaf)
         self.ops: list[str] = []  # the ops of the nodes, in the order they were made
+        self.pieces: Any = None  # the slots of the operands of PIECEWISE nodes
         self.guards: Any = None  # what the trace assumed (guards.Guards), set by api
 
     @classmethod
@@ -245,6 +251,9 @@ class Program:
         self.groups = built
         self.back = [i for i, gr in enumerate(built) if wanted[gr.s : gr.e].any()][::-1]
         self.root = slot(out)
+        self.pieces = np.array(
+            [slot(operands[0]) for _, op, operands in nodes if op in PIECEWISE], dtype=np.intp
+        )
 
     # -- running --------------------------------------------------------------
 
@@ -266,7 +275,17 @@ class Program:
         v, saved = self.forward(flat.numbers(), flat.values)
         if engine._hooks and not switches.is_grad_enabled():  # as eager under no_grad()
             return float(v[self.root]), None
-        return float(v[self.root]), (saved, flat.values)
+        return float(v[self.root]), (saved, flat.values, v)
+
+    def pieces_of(self, run: tuple) -> bytes:
+        """Where the operand of each relu, abs and leaky_relu node of a run lies: -1, 0, 1
+        for its sign, 2 for NaN. A trace of ``grad(..., create_graph=True)`` holds those
+        ops' derivatives as constants chosen by it (1.0 or 0.0 for relu): a replay in which
+        it differs needs a new trace (compiler.second_order)."""
+        x = run[2][self.pieces]
+        s = np.sign(x)
+        s[np.isnan(x)] = 2.0
+        return s.astype(np.int8).tobytes()
 
     def gradients(self, run: tuple, grad: float) -> Any:
         """Backward through the groups: the gradient of every slot (read the Value

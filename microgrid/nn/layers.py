@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from microgrid.engine import Value, dot
+from microgrid.engine import Value, dot, dots
 from microgrid.nn.data import _rng  # a private random.Random for an int seed
 from microgrid.nn.module import Module
 
@@ -165,7 +165,13 @@ class Layer(Module):
         """The outputs of every neuron, as a list (even for one neuron)."""
         xs = _check_inputs(x, self.nin, 'Layer')
         xs.append(1.0)
-        return [n._forward(xs) for n in self.neurons]
+        return self._forward(xs)
+
+    def _forward(self, x1: list) -> list[Value]:
+        # Plain version: [n._forward(x1) for n in self.neurons]. The neurons share their
+        # inputs x1 (then 1.0, the bias input): engine.dots reads x1's numbers once.
+        sums = dots([[*n.w, n.b] for n in self.neurons], x1)
+        return [s if n._act is None else n._act(s) for n, s in zip(self.neurons, sums)]
 
     def __repr__(self) -> str:
         return f"Layer(nin={self.nin}, nout={self.nout}, activation={self.activation!r})"
@@ -211,7 +217,7 @@ class MLP(Module):
         out = _check_inputs(x, self.nin, 'MLP')
         for layer in self.layers:
             out.append(1.0)
-            out = [n._forward(out) for n in layer.neurons]
+            out = layer._forward(out)
         return out[0] if len(out) == 1 else out
 
     def dead_units(self, X: Sequence[Sequence[Any]]) -> list[list[int]]:

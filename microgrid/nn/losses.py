@@ -28,7 +28,7 @@ __all__ = ['binary_cross_entropy', 'cross_entropy', 'hinge', 'l2', 'log_softmax'
 
 
 def _is_scalar(x: Any) -> bool:
-    return type(x) is Value or (isinstance(x, Real) and not isinstance(x, bool))
+    return isinstance(x, Value) or (isinstance(x, Real) and not isinstance(x, bool))
 
 
 def _is_seq(x: Any) -> bool:
@@ -59,7 +59,7 @@ def _scores(preds: Any, who: str) -> list:
 
 
 def _labels(labels: Any, n: int, who: str) -> list[float]:
-    if _is_scalar(labels) and type(labels) is not Value:
+    if _is_scalar(labels) and not isinstance(labels, Value):
         labels = [labels]
     if not _is_seq(labels):
         raise TypeError(f"{who}: expected a list of labels, got {type(labels).__name__}")
@@ -142,7 +142,7 @@ def hinge(scores: Any, labels: Any) -> Value:
             margin = s + 1.0
         else:
             raise ValueError(f"hinge: labels must be +1 or -1, got {y!r} at index {i}")
-        terms.append(margin.relu() if type(margin) is Value else Value(max(margin, 0.0)))
+        terms.append(margin.relu() if isinstance(margin, Value) else Value(max(margin, 0.0)))
     return _mean(terms)
 
 
@@ -152,7 +152,7 @@ def hinge(scores: Any, labels: Any) -> Value:
 
 
 def _softplus(x: Any) -> Any:
-    if type(x) is Value:
+    if isinstance(x, Value):
         return x.softplus()
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
@@ -193,9 +193,9 @@ def _logit_row(row: Any, who: str) -> list:
 
 def _shifted(row: list) -> tuple[list, Value]:
     """(z - max z for each logit, sum of exp of those): the stable log-sum-exp pieces."""
-    m = max(z.data if type(z) is Value else float(z) for z in row)
+    m = max(z.data if isinstance(z, Value) else float(z) for z in row)
     shifted = [z - m for z in row]
-    exps = [s.exp() if type(s) is Value else math.exp(s) for s in shifted]
+    exps = [s.exp() if isinstance(s, Value) else math.exp(s) for s in shifted]
     return shifted, vsum(exps)
 
 
@@ -203,7 +203,7 @@ def softmax(logits: Sequence[Any]) -> list[Value]:
     """exp(z_i) / sum_j exp(z_j) for one list of logits, computed without overflow."""
     row = _logit_row(logits, 'softmax')
     shifted, total = _shifted(row)
-    return [(s.exp() if type(s) is Value else Value(math.exp(s))) / total for s in shifted]
+    return [(s.exp() if isinstance(s, Value) else Value(math.exp(s))) / total for s in shifted]
 
 
 def log_softmax(logits: Sequence[Any]) -> list[Value]:
@@ -267,6 +267,6 @@ def l2(params: Any) -> Value:
     if ps is None:
         raise TypeError(f"l2: expected a Module or a list of Values, got {type(params).__name__}")
     for i, p in enumerate(ps):
-        if type(p) is not Value:
+        if not isinstance(p, Value):
             raise TypeError(f"l2: parameter {i} must be a Value, got {type(p).__name__}")
     return dot(ps, ps)

@@ -56,7 +56,7 @@ def _collect(obj: Any, prefix: str, out: list, seen: set) -> None:
 
 
 def _collect_item(v: Any, name: str, out: list, seen: set) -> None:
-    if type(v) is Value:
+    if isinstance(v, Value):  # (a subclass too: microgrid.hessian's trace watches Values)
         if id(v) not in seen:
             seen.add(id(v))
             out.append((name, v))
