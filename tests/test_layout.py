@@ -350,3 +350,24 @@ def test_the_cycle_finder_can_fail():
     graph = {'a': {'b'}, 'b': {'c'}, 'c': {'a'}, 'd': {'a'}}
     assert find_cycles(graph) == [['a', 'b', 'c']]
     assert find_cycles({'a': {'b'}, 'b': set()}) == []
+
+
+def test_no_package_hides_a_module_of_its_own_behind_a_name():
+    """A package that binds a name equal to one of its modules (``cli.main`` the function,
+    ``autograd.explain``) hides that module from ``microgrid.x.y`` attribute access, from
+    the alias shims and from the API reference."""
+    hidden = []
+    for path in source_files():
+        if not path.endswith('__init__.py'):
+            continue
+        folder = (ROOT / path).parent
+        modules = {p.stem for p in folder.glob('*.py')} | {p.name for p in folder.iterdir()}
+        bound = assigned_names((ROOT / path).read_text(encoding='utf-8'))
+        for node in ast.parse((ROOT / path).read_text(encoding='utf-8')).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.count('.') >= 2:
+                bound |= {a.asname or a.name for a in node.names}
+        aliases = {Path(a).stem for a in ALIASES if (ROOT / a).parent == folder}
+        # microgrid.draw, .compile, .explain, .gradcheck: the function owns the name on
+        # purpose; the module there is only an alias of an old path (see the test above)
+        hidden += [f'{path}: {n}' for n in sorted(bound & modules - aliases) if n != '__init__']
+    assert hidden == [], f'names that hide a module of the same package: {hidden}'

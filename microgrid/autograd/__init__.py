@@ -1,11 +1,13 @@
 """What is built on the engine's backward: the modes (no_grad, detect_anomaly, ...),
 gradients of gradients (grad, hessian, jacobian, hvp, jvp), checks against finite
 differences, backward step by step, and explain. Each module imports the engine; the
-engine imports none of them at load (it reaches steps, functional and copying lazily)."""
+engine imports none of them at load (it reaches steps, functional and copying lazily).
 
-from microgrid.autograd.explain import explain
+``explain`` and ``gradcheck`` are modules of this package here (their functions are
+``microgrid.explain`` and ``microgrid.gradcheck``), so the package does not re-export them."""
+
 from microgrid.autograd.functional import grad, hessian, hvp, jacobian, jvp
-from microgrid.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from microgrid.autograd.gradcheck import GradcheckError, gradgradcheck
 from microgrid.autograd.modes import (
     detect_anomaly,
     enable_grad,
@@ -20,9 +22,7 @@ __all__ = [
     'Step',
     'detect_anomaly',
     'enable_grad',
-    'explain',
     'grad',
-    'gradcheck',
     'gradgradcheck',
     'hessian',
     'hvp',
