@@ -116,6 +116,7 @@ API_PAGES: list[tuple[str, list[tuple[str, str]]]] = [
             ('compile', 'microgrid.compiler'),
             ('The compiled function', 'microgrid.compiler.api'),
             ('Guards', 'microgrid.compiler.guards'),
+            ('hessian, replayed when that is exact', 'microgrid.compiler.second_order'),
         ],
     ),
     ('Live widgets', [('Stepper, Explorer, Playground', 'microgrid.live')]),

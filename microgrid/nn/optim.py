@@ -73,6 +73,8 @@ def _as_floats(new: list, params: list[Value]) -> list[float]:
     """The update as plain floats: a numpy or other real scalar that reached ``data`` or
     ``grad`` (``p.data += np.float32(...)``) is read as a float, so later arithmetic stays
     in float64; anything else (a grad set by hand to a non-number) is refused, naming it."""
+    if set(map(type, new)) <= {float}:  # the usual case, checked in C
+        return new
     out = []
     for i, d in enumerate(new):
         if type(d) is not float:
