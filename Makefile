@@ -82,9 +82,19 @@ build/lite-site/index.html: $(LITE_INPUTS) | $(VENV)/.lite-installed
 
 lite: build/lite-site/index.html
 
+# Every speed against its limit, each in the same run as its limit (BENCHMARKS.md): the demo
+# step (micrograd, eager, compiled, numpy, torch), eager against the plain-float floor (and
+# BASELINE, a git ref, when given), compile against hand-written numpy, the Hessian against
+# torch. numpy and torch on one thread, as the limits are stated.
+BASELINE ?=
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	uptime
 	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/floor.py --rounds 7 $(if $(BASELINE),--baseline $(BASELINE))
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/compile_step.py --rounds 11
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/higher.py --repeats 9 --activation tanh
+	uptime
 
 # The docs site and the distributions (see docs/build_site.py and tests/docs/test_wheel.py).
 # Over the dev extra: a lesson missing from build/executed is executed, and lessons use torch.
