@@ -27,7 +27,7 @@ demo: $(VENV)/.run-installed
 # The docs extra comes first: the wheel and docs tests in pytest need build, twine, mkdocs.
 test: $(VENV)/.docs-installed lint typecheck pytest test-cpu-portable docs
 
-PY_DIRS := $(wildcard microgrid tests benchmarks)
+PY_DIRS := $(wildcard microgrid tests benchmarks docs lite)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check $(PY_DIRS)

@@ -132,7 +132,7 @@ def _drawing(obj: Any, include: Any = None, exclude: Any = None) -> dict:
         return {'text/plain': DRAWING_NOTICE}
 
 
-def render_source(source: str, format: str = 'svg', *, engine: str = 'dot', **_: Any) -> bytes:  # noqa: A002
+def render_source(source: str, format: str = 'svg', *, engine: str = 'dot', **_: Any) -> bytes:
     """microgrid's render_source, in the browser: DOT to SVG with Viz.js."""
     if _viz is None:
         raise RuntimeError(DRAWING_NOTICE)
@@ -158,7 +158,7 @@ async def _load_viz() -> None:
     try:
         module = await run_js(f'import({_viz_url()!r})')
         _viz = await module.instance()
-    except Exception as e:  # noqa: BLE001 - the drawing says it did not load
+    except Exception as e:
         print(f'[browser] Viz.js did not load ({e}); graph drawings are off', file=sys.stderr)
         return
     import importlib
