@@ -280,8 +280,8 @@ def _binary(x: Any, y: Any, op: str, rule: Callable) -> Any:
         return NotImplemented
     out, da, db = rule(a, b)
     operands = _hooks and (x, y)  # only the hooks need them
-    if type(y) is Value or isinstance(y, Value):
-        if type(x) is Value or isinstance(x, Value):
+    if type(y) is Value or (type(y) is not float and isinstance(y, Value)):  # float: quick
+        if type(x) is Value or (type(x) is not float and isinstance(x, Value)):
             return _node(out, op, (x, da, y, db), operands)
         node = _node(out, op, (y, db), operands)
         if op == '**' and node._edges:  # keep pow's constant base, which no edge records
