@@ -10,7 +10,7 @@ import itertools
 import math
 from collections.abc import Iterator
 
-from microgrid.engine import Value, _topological_order
+from microgrid.engine import Value, topological_order
 from microgrid.text import display_name
 from microgrid.text import fmt as _fmt
 
@@ -92,7 +92,7 @@ def _count_and_total(x: Value, root: Value) -> tuple[dict, dict]:
     """For each node: how many paths lead down to x, and the sum of their products."""
     count: dict = {x: 1}
     total: dict = {x: 1.0}
-    for node in _topological_order(root):  # parents before children
+    for node in topological_order(root):  # parents before children
         if node is x:
             continue
         e = node._edges

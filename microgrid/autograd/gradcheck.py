@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from microgrid.engine import Value, _topological_order
+from microgrid.engine import Value, topological_order
 from microgrid.text import fmt as _fmt
 from microgrid.text import name_of
 
@@ -116,7 +116,7 @@ def _first_bad_node(fn, inputs: list[Value], i: int, eps: float, atol: float, rt
 
 def _graph(out: Value) -> list[tuple[Value, float, tuple[float, ...]]]:
     """Each interior node with its data and its parents' data, as they are now."""
-    return [(n, n.data, tuple(p.data for p in n.parents)) for n in _topological_order(out)]
+    return [(n, n.data, tuple(p.data for p in n.parents)) for n in topological_order(out)]
 
 
 def gradgradcheck(
@@ -195,11 +195,11 @@ def _second_order_culprit(fn, inputs: list[Value], j: int, eps, atol, rtol) -> s
     original = x.data
     try:
         base = _call(fn, inputs)
-        nodes = _topological_order(base)
+        nodes = topological_order(base)
         x.data = original + eps
-        up = [n.local_grads for n in _topological_order(_call(fn, inputs))]
+        up = [n.local_grads for n in topological_order(_call(fn, inputs))]
         x.data = original - eps
-        down = [n.local_grads for n in _topological_order(_call(fn, inputs))]
+        down = [n.local_grads for n in topological_order(_call(fn, inputs))]
     finally:
         x.data = original
     if not (len(nodes) == len(up) == len(down)):

@@ -51,10 +51,10 @@ def classic(args: argparse.Namespace) -> int:
     """No command: the classic neuron after backward, and what to try next."""
     o = classic_neuron()
     o.backward()
-    from microgrid.engine import _topological_order
+    from microgrid.engine import topological_order
 
     seen: list[Value] = []
-    for node in _topological_order(o):
+    for node in topological_order(o):
         seen.extend(node.parents)
         seen.append(node)
     print("o = tanh(x1*w1 + x2*w2 + b), after o.backward():")
@@ -182,9 +182,9 @@ def _step(args: argparse.Namespace) -> int:
 
 
 def _count_edges(root: Value) -> int:
-    from microgrid.engine import _topological_order
+    from microgrid.engine import topological_order
 
-    return sum(len(node.parents) for node in _topological_order(root))
+    return sum(len(node.parents) for node in topological_order(root))
 
 
 def _is_tty(stream: TextIO) -> bool:
