@@ -315,7 +315,7 @@ def sum(values: Iterable[Any]) -> Value:  # microgrid.sum, as torch.sum
     constants: list = []  # the numbers among values: they are added but get no edge
     data = [v._data if type(v) is Value else _constant(v, 'sum', constants) for v in values]
     parents = [v for v in values if isinstance(v, Value)] if constants else values
-    total, _ = OPS['sum'](data)
+    total = builtins.sum(data, 0.0)  # plain: total, _ = OPS['sum'](data), without its list
     edges: list = [1.0] * (2 * len(parents))  # (p0, 1.0, p1, 1.0, ...): d sum/d p = 1
     edges[0::2] = parents
     return _node(total, 'sum', tuple(edges), values)

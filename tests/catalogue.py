@@ -202,3 +202,21 @@ BINARY = [
         st.tuples(positive(0.05, 5.0), reals(-4, 4)),
     ),
 ]
+
+
+# -- a small known graph: the one every lesson uses (explain, steps, instruments) --------
+
+
+def lesson_graph() -> tuple:
+    """a*b + c, times f, with labels: the lessons' graph, L = -8 at a=2, b=-3, c=10, f=-2."""
+    from microgrid import Value
+
+    a, b, c = Value(2.0, 'a'), Value(-3.0, 'b'), Value(10.0, 'c')
+    e = a * b
+    e.label = 'e'
+    d = e + c
+    d.label = 'd'
+    f = Value(-2.0, 'f')
+    L = d * f
+    L.label = 'L'
+    return a, b, c, e, d, f, L

@@ -5,24 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from catalogue import lesson_graph
 
 from microgrid import Value, explain
 from microgrid.explain import paths
-
-# -- a small known graph: the one every lesson uses -----------------------------------
-
-
-def lesson_graph():
-    a, b, c = Value(2.0, 'a'), Value(-3.0, 'b'), Value(10.0, 'c')
-    e = a * b
-    e.label = 'e'
-    d = e + c
-    d.label = 'd'
-    f = Value(-2.0, 'f')
-    L = d * f
-    L.label = 'L'
-    return a, b, c, e, d, f, L
-
 
 # -- explain --------------------------------------------------------------------------
 

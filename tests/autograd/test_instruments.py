@@ -7,25 +7,12 @@ import math
 import random
 
 import pytest
+from catalogue import lesson_graph
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import microgrid
 from microgrid import Value
-
-# -- a small known graph: the one every lesson uses -----------------------------------
-
-
-def lesson_graph():
-    a, b, c = Value(2.0, 'a'), Value(-3.0, 'b'), Value(10.0, 'c')
-    e = a * b
-    e.label = 'e'
-    d = e + c
-    d.label = 'd'
-    f = Value(-2.0, 'f')
-    L = d * f
-    L.label = 'L'
-    return a, b, c, e, d, f, L
 
 
 def test_step_strings_for_a_known_graph() -> None:
