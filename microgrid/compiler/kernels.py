@@ -78,11 +78,6 @@ def _operand(idx: Any) -> Any:
 # -----------------------------------------------------------------------------
 
 
-# -----------------------------------------------------------------------------
-# Groups: nodes of one level and one op, computed together.
-# -----------------------------------------------------------------------------
-
-
 class _Unary:
     def __init__(self, op: str, s: int, e: int, a: Any, wanted: Any) -> None:
         self.op, self.s, self.e = op, s, e

@@ -264,7 +264,10 @@ class Program:
         v[self.inputs] = numbers
         if arg_values:
             v[self.args] = [a.data for a in unique(arg_values)]
-        v[self.params] = [p.data for p in self.param_values]
+        if engine._hooks:  # a watch_reads() may be open: read through .data, to be noted
+            v[self.params] = [p.data for p in self.param_values]
+        else:  # none is: the slot behind .data, three times faster than the property
+            v[self.params] = [p._data for p in self.param_values]
         saved: list = []
         for group in self.groups:
             group.forward(v, saved)

