@@ -4,7 +4,8 @@ The engine (microgrid/engine.py) keeps its rules to one line of calculus each. W
 rule needs beyond that lives here:
 
 - ``number`` and ``to_float``: any real number (int, float, numpy scalar, Decimal,
-  Fraction, a 0-d tensor) becomes a Python float; anything else is refused.
+  Fraction, a 0-d tensor) becomes a Python float; anything else is refused, and
+  ``refuse_value_args`` words the refusal of anything but ``Value(number, label)``;
 - the domain errors, worded as Python's ``math`` module words them, naming the op and
   the operand (NaN is not an error: NaN in gives NaN out, as in PyTorch);
 - ``a ** b`` and its derivatives at the limits (a == 0, a negative base, overflow),
@@ -31,6 +32,7 @@ __all__ = [
     'number',
     'power',
     'power_rule',
+    'refuse_value_args',
     'sin',
     'sqrt',
     'to_float',
@@ -67,6 +69,17 @@ def to_float(x: Any, op: str = '') -> float:
 
 
 # -- math's functions, with errors that name the op and its operand --------------------
+
+
+def refuse_value_args(label: Any) -> None:
+    """Value(data, label) was given something else: a label that is not a str, or
+    micrograd's private form Value(data, children, op). Refuse it, saying why."""
+    if not isinstance(label, (str, tuple, list, set)):
+        raise TypeError(f"label must be a str, got {type(label).__name__}")
+    raise TypeError(
+        "Value(data, children, op) is micrograd's private form; a node also needs each "
+        "parent's local derivatives: use Value.from_op(data, parents, local_grads, op)."
+    )
 
 
 def check_domain(op: str, a: float, ok: bool, needs: str) -> None:

@@ -8,6 +8,7 @@ repeating one line of the chain rule for every edge:
 
     parent.grad += local_derivative * node.grad
 
+(A node whose grad is 0 adds 0 to each parent: backward skips it where that is exact.)
 That is all of backpropagation. Here: 1. the rules, ``OPS``; 2. the Value; 3. ``sum()``
 and ``dot()`` (``dots()``, a layer's); 4. ``topological_order()``; 5. the switches' seam.
 Numbers in and domain errors live in _numbers.py; the rest in microgrid.autograd.
@@ -75,6 +76,11 @@ OPS: dict[str, Callable[..., tuple]] = {
     'dot': lambda ws, xs: (builtins.sum(map(operator.mul, ws, xs), 0.0), xs, ws),
 }
 """Every op, by name, and its rule: floats in, (result, d result/d each operand) out."""
+# The ops whose local derivatives are finite wherever their result is. backward() skips a
+# node of these whose grad is 0 (most of a relu network's, where a unit or a point is
+# inactive): 0 * local would add 0. Not 1/b of a / b, nor sqrt'(0), log'(tiny), pow's: they
+# can be inf under a finite result, and 0 * inf must give NaN, as in PyTorch.
+_FINITE_LOCALS = frozenset(OPS) - {'/', '**', 'log', 'sqrt'}
 
 
 # -- 2. The Value: its operators are made here, the class below lists them by name ------
@@ -114,7 +120,7 @@ class Value:
 
     def __init__(self, data: Any, label: str = '', _op: Any = None, **micrograd: Any) -> None:
         if _op is not None or micrograd or not isinstance(label, str):
-            _refuse_micrograds_form(label)
+            num.refuse_value_args(label)
         self._data, self.grad, self.label = num.to_float(data), 0.0, label
         self.op, self._edges, self._meta = '', (), None
 
@@ -162,6 +168,8 @@ class Value:
             return
         for node in reversed(order):  # node.propagate(), written out: the hot loop
             g = node.grad
+            if not g and node.op in _FINITE_LOCALS and math.isfinite(node._data):
+                continue  # plain: no test; 0 * local adds 0 (see _FINITE_LOCALS)
             edges = iter(node._edges)
             for parent, local in zip(edges, edges):
                 parent.grad += local * g
@@ -238,16 +246,6 @@ class Value:
         return f"**{k:g}" if k is not None else 'ReLU' if self.op == 'relu' else self.op
 
     _backward = propagate  # for backprop by hand, node by node, as in the lecture
-
-
-def _refuse_micrograds_form(label: Any) -> None:
-    """Value(data, children, op) is micrograd's private constructor: refuse it, saying why."""
-    if not isinstance(label, (str, tuple, list, set)):
-        raise TypeError(f"label must be a str, got {type(label).__name__}")
-    raise TypeError(
-        "Value(data, children, op) is micrograd's private form; a node also needs each "
-        "parent's local derivatives: use Value.from_op(data, parents, local_grads, op)."
-    )
 
 
 # -- making nodes: each op's result, with its edges -------------------------------------
