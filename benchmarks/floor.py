@@ -3,6 +3,7 @@
     python benchmarks/floor.py                      # this checkout only
     python benchmarks/floor.py --baseline 8307587   # and a git ref, in the same run
     python benchmarks/floor.py --profile            # cProfile of the eager step
+    python benchmarks/floor.py --phases --baseline fe48bb7   # where the step's time goes
 
 The floor is micrograd's demo step (MLP(2, [16, 16, 1]) relu, 100 moons, hinge loss +
 1e-4 * L2, backward, SGD; see workloads.py) written with plain floats and backprop by
@@ -242,6 +243,46 @@ def instructions(path: str, row: str, reps: int = 2) -> float:
     return (count(reps) - count(0)) / reps
 
 
+def phases(steps: int = 40) -> dict:
+    """Median ms per step of each phase of the eager demo step: the forward pass (building
+    the graph), the topological order, backward's loop (backward less the order it makes),
+    the SGD step; and the time the cycle collector ran within the step (gc.callbacks)."""
+    from microgrid import engine
+
+    xs, ys = workloads.make_moons()
+    opt, loss_fn = workloads.microgrid_model(workloads.initial_weights())
+    in_gc = [0.0, 0.0]  # time of the collections so far, start of the current one
+
+    def collector(phase: str, _info: dict) -> None:
+        if phase == 'start':
+            in_gc[1] = time.perf_counter()
+        else:
+            in_gc[0] += time.perf_counter() - in_gc[1]
+
+    clock = time.perf_counter
+    times: dict[str, list[float]] = {k: [] for k in ('forward', 'order', 'loop', 'sgd', 'gc')}
+    gc.callbacks.append(collector)
+    try:
+        for k in range(steps):
+            in_gc[0] = 0.0
+            t0 = clock()
+            loss = loss_fn(xs, ys)
+            opt.zero_grad()
+            t1 = clock()
+            engine.topological_order(loss)
+            t2 = clock()
+            loss.backward()
+            t3 = clock()
+            opt.lr = workloads.learning_rate(k)
+            opt.step()
+            t4 = clock()
+            for name, t in zip(times, (t1 - t0, t2 - t1, t3 - t2 - (t2 - t1), t4 - t3, in_gc[0])):
+                times[name].append(t * 1e3)
+    finally:
+        gc.callbacks.remove(collector)
+    return {name: statistics.median(ts[5:]) for name, ts in times.items()}
+
+
 def profile(steps: int = 5, top: int = 25) -> None:
     import cProfile
     import pstats
@@ -257,28 +298,68 @@ def profile(steps: int = 5, top: int = 25) -> None:
     pstats.Stats(prof).sort_stats('tottime').print_stats(top)
 
 
+def print_phases(baseline: str | None, rounds: int) -> None:
+    """The phases of this checkout (and of baseline's package), in turns, in workers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {'current': ROOT}
+        if baseline:
+            paths[baseline] = _export(baseline, tmp)
+        runs: dict[str, list[dict]] = {name: [] for name in paths}
+        for _ in range(rounds):
+            for name, path in paths.items():
+                code = (
+                    f"import sys, json; sys.path.insert(0, {HERE!r}); import floor; "
+                    "print(json.dumps(floor.phases()))"
+                )
+                env = {**os.environ, 'PYTHONPATH': path}
+                done = subprocess.run(
+                    [sys.executable, '-c', code],
+                    env=env,
+                    cwd=HERE,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"load {os.getloadavg()[0]:.2f}; ms per step, medians of {rounds} workers each")
+    for name, rs in runs.items():
+        ph = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        total = ph['forward'] + ph['order'] + ph['loop'] + ph['sgd']
+        parts = ', '.join(f"{k} {v:.2f} ({v / total:.0%})" for k, v in ph.items())
+        print(f"{name:>10}: step {total:.2f} ms = {parts}")
+
+
+def print_instructions(baseline: str | None) -> None:
+    """Instructions per step (valgrind) of the floors, this checkout and baseline."""
+    with tempfile.TemporaryDirectory() as tmp:
+        floors = {skip: instructions(ROOT, skip) for skip in SKIPS}
+        counts = {'current': instructions(ROOT, 'eager')}
+        if baseline:
+            counts[baseline] = instructions(_export(baseline, tmp), 'eager')
+    for skip, c in floors.items():
+        print(f"floor skipping {skip:>6}: {c / 1e6:.1f} M instructions per step")
+    for name, c in counts.items():
+        ratios = ', '.join(f"{c / f:.2f}x skip={skip}" for skip, f in floors.items())
+        print(f"{name:>10}: {c / 1e6:.1f} M instructions per step = {ratios}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--steps', type=int, default=6, help='steps per row per round')
     parser.add_argument('--baseline', help='a git ref to measure in the same run')
     parser.add_argument('--profile', action='store_true', help='cProfile the eager step')
+    parser.add_argument('--phases', action='store_true', help='time each phase of the step')
     parser.add_argument('--instructions', action='store_true', help='callgrind counts instead')
     args = parser.parse_args()
     if args.profile:
         profile()
         return
+    if args.phases:
+        print_phases(args.baseline, args.rounds)
+        return
     if args.instructions:
-        with tempfile.TemporaryDirectory() as tmp:
-            floors = {skip: instructions(ROOT, skip) for skip in SKIPS}
-            counts = {'current': instructions(ROOT, 'eager')}
-            if args.baseline:
-                counts[args.baseline] = instructions(_export(args.baseline, tmp), 'eager')
-        for skip, c in floors.items():
-            print(f"floor skipping {skip:>6}: {c / 1e6:.1f} M instructions per step")
-        for name, c in counts.items():
-            ratios = ', '.join(f"{c / f:.2f}x skip={skip}" for skip, f in floors.items())
-            print(f"{name:>10}: {c / 1e6:.1f} M instructions per step = {ratios}")
+        print_instructions(args.baseline)
         return
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -307,7 +388,9 @@ def main() -> None:
     for skip, ms in floors.items():
         print(f"floor (plain floats, backprop by hand) skipping {skip:>6}: {ms:.2f} ms per step")
     for name, row in rows.items():
-        ratios = ', '.join(f"{row['eager_ms'] / ms:.2f}x skip={skip}" for skip, ms in floors.items())
+        ratios = ', '.join(
+            f"{row['eager_ms'] / ms:.2f}x skip={skip}" for skip, ms in floors.items()
+        )
         print(
             f"{name:>22}: eager {row['eager_ms']:.2f} ms = {ratios}; node "
             f"{row['node_ns']:.0f} ns; 1e6-chain backward {row['chain_backward_s']:.2f} s; "

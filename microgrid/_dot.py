@@ -23,6 +23,10 @@ def edges(
         out: list = [None] * (2 * n)
         out[0::2], out[1::2] = ws, xd
         return tuple(out)
+    if x_constants == 1 and not w_constants and not isinstance(xs[-1], value):  # a neuron
+        out = [None] * (4 * n - 2)  # ... then (b, 1.0): the bias input 1.0 gets no edge
+        out[0::4], out[1::4], out[2::4], out[3::4] = ws, xd, xs[:-1], wd[:-1]
+        return tuple(out)
     out = [None] * (4 * n)
     out[0::4], out[1::4], out[2::4], out[3::4] = ws, xd, xs, wd
     left, i = w_constants + x_constants, n
