@@ -101,8 +101,9 @@ def _binary_methods(op: str) -> tuple[Callable, Callable]:
 def _unary_method(op: str, name: str = '') -> Callable[[Value], Value]:
     rule = OPS[op]
 
-    def method(self: Value) -> Value:
-        return _unary(self, op, rule)
+    def method(self: Value) -> Value:  # one operand, one edge
+        out, d = rule(self._data)
+        return _node(out, op, (self, d), _hooks and (self,))
 
     method.__name__, method.__qualname__ = name or op, f"Value.{name or op}"  # for pickle
     return method
@@ -263,11 +264,6 @@ def _node(data: float, op: str, edges: tuple, operands: Any = ()) -> Value:
     if _hooks:
         _on_create(v, operands)
     return v
-
-
-def _unary(x: Value, op: str, rule: Callable) -> Value:  # one operand, one edge
-    out, d = rule(x._data)
-    return _node(out, op, (x, d), _hooks and (x,))
 
 
 def _binary(x: Any, y: Any, op: str, rule: Callable) -> Any:
