@@ -436,7 +436,9 @@ function build({ model, el }) {
     root.dataset.frame = String(model.get('frame'));
     root.dataset.painted = String(parseInt(root.dataset.painted || '0', 10) + 1);
   };
-  let lost = false;
+  // until the kernel first answers, nothing claims to play: a saved notebook reopened
+  // restores running=true with no kernel behind it
+  let lost = true;
   const onRunning = () => {
     const on = model.get('running') && !lost;
     play.textContent = on ? '\u275A\u275A pause' : '\u25B6 play';
