@@ -25,7 +25,8 @@ function button(parent, act, text, title) {
 }
 
 // Keys typed inside the widget stay inside it: the notebook (JupyterLab, Notebook 7,
-// VS Code) must not move to another cell on an arrow key. Escape still leaves.
+// VS Code's webview, which forwards keydown and keyup from the window) must not move to
+// another cell on an arrow key. Escape still leaves.
 // Lab lets keydown bubble, so stopping it at the root is enough; Notebook 7 reads its
 // shortcuts on the way down (capture), and skips an element marked as below.
 function keepKeys(root) {
@@ -33,7 +34,9 @@ function keepKeys(root) {
   root.addEventListener('focusin', (e) => {
     if (e.target && e.target.setAttribute) e.target.setAttribute('data-lm-suppress-shortcuts', 'true');
   });
-  root.addEventListener('keydown', (e) => { if (e.key !== 'Escape') e.stopPropagation(); });
+  for (const type of ['keydown', 'keyup']) {
+    root.addEventListener(type, (e) => { if (e.key !== 'Escape') e.stopPropagation(); });
+  }
   root.addEventListener('keypress', (e) => e.stopPropagation());
 }
 
