@@ -51,8 +51,10 @@ function applyOnEnter(input, apply) {
 // answers and learns which views are open. Without an answer for LOST ms the view says so
 // and onLost(true) disables what needs the kernel. A view that never had an answer says so
 // after FIRST ms: a saved notebook reopened draws each widget from its saved state, with no
-// kernel behind it. onLost(false) comes with the first answer and after each lost spell;
-// alive() counts other messages as answers. root.dataset.lost: '1' lost, '0' not (yet).
+// kernel behind it. Where the host marks a view whose model has no kernel connection
+// (JupyterLab and Notebook 7: the class jupyter-widgets-disconnected), it says so at once.
+// onLost(false) comes with the first answer and after each lost spell; alive() counts
+// other messages as answers. root.dataset.lost: '1' lost, '0' not (yet).
 const PING = 500, LOST = 2500, FIRST = 1500;
 const NO_KERNEL = 'no kernel runs this widget: run this cell again to bring it back to life '
   + '(a saved notebook keeps its last picture only; if the kernel is busy running a cell, wait)';
@@ -76,7 +78,8 @@ function heartbeat(model, root, onLost) {
   model.on('msg:custom', onMsg);
   const tick = () => {
     try { model.send({ event: 'ping', view: id }); } catch (err) { last = 0; }
-    if (!lost && Date.now() - last > (answered ? LOST : FIRST)) {
+    const cut = root.parentElement && root.parentElement.closest('.jupyter-widgets-disconnected');
+    if (!lost && (cut || Date.now() - last > (answered ? LOST : FIRST))) {
       lost = true; banner.style.display = 'block'; root.dataset.lost = '1'; onLost(true);
     }
   };

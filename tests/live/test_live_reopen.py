@@ -108,6 +108,7 @@ def reopen(tmp_path_factory, app: str):
                 page.screenshot(path=str(SHOTS / f'live-reopen-failure-{app}.png'))
                 raise
             figures['errors'] = errors
+            figures['path'] = path
             yield page, figures
         finally:
             browser.close()
@@ -124,7 +125,9 @@ def test_a_saved_notebook_reopened_says_run_this_cell_again(reopened, request):
     print(app, figures)
     text = page.inner_text('body')
     assert 'model not found' not in text
-    assert figures['lost after'] < 3.5, figures  # 1.5 s without an answer, pings each 0.5 s
+    # at once where the host marks the view disconnected (Lab, Notebook 7); else after 1.5 s
+    # without an answer (pings every 0.5 s)
+    assert figures['lost after'] < 3.5, figures
     for kind in WIDGETS:
         banner = page.inner_text(f'.mg-{kind} .mg-lost')
         assert 'run this cell again' in banner and 'saved notebook' in banner, banner
@@ -148,3 +151,25 @@ def test_a_saved_notebook_reopened_says_run_this_cell_again(reopened, request):
     assert figures['playground'] < 200_000, figures  # the saved state stays small
     # Notebook 7.6.5 with JupyterLab 4.6.6 logs one error of its own at start-up
     assert [e for e in figures['errors'] if "reading 'schema'" not in e] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='jupyterlab_widgets 3.0 saves only the widgets a kernel runs (get_state_sync keeps '
+    'comm_live models): saving a reopened notebook before its cells run again drops the saved '
+    'state, and the next reopen says "model not found" (jupyter-widgets/ipywidgets#3888, '
+    'fix proposed in #4015). When this passes, the docs can drop their warning.',
+)
+def test_saving_the_reopened_notebook_keeps_the_saved_state(reopened):
+    page, figures = reopened
+    path = figures['path']
+    before = path.stat().st_mtime_ns
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    end = time.monotonic() + 30
+    while path.stat().st_mtime_ns == before and time.monotonic() < end:
+        time.sleep(0.3)
+    assert path.stat().st_mtime_ns != before, 'the notebook was not saved'
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    state = nb['metadata'].get('widgets', {})
+    state = state.get('application/vnd.jupyter.widget-state+json', {}).get('state', {})
+    assert len(state) == figures['models']
