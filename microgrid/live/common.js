@@ -25,8 +25,8 @@ function button(parent, act, text, title) {
 }
 
 // Keys typed inside the widget stay inside it: the notebook (JupyterLab, Notebook 7,
-// VS Code's webview, which forwards keydown and keyup from the window) must not move to
-// another cell on an arrow key. Escape still leaves.
+// VS Code's output webview, which hands the keys that reach it on to the editor) must not
+// move to another cell on an arrow key. keyup is stopped too. Escape still leaves.
 // Lab lets keydown bubble, so stopping it at the root is enough; Notebook 7 reads its
 // shortcuts on the way down (capture), and skips an element marked as below.
 function keepKeys(root) {
