@@ -25,7 +25,8 @@ function button(parent, act, text, title) {
 }
 
 // Keys typed inside the widget stay inside it: the notebook (JupyterLab, Notebook 7,
-// VS Code) must not move to another cell on an arrow key. Escape still leaves.
+// VS Code's output webview, which hands the keys that reach it on to the editor) must not
+// move to another cell on an arrow key. keyup is stopped too. Escape still leaves.
 // Lab lets keydown bubble, so stopping it at the root is enough; Notebook 7 reads its
 // shortcuts on the way down (capture), and skips an element marked as below.
 function keepKeys(root) {
@@ -33,7 +34,9 @@ function keepKeys(root) {
   root.addEventListener('focusin', (e) => {
     if (e.target && e.target.setAttribute) e.target.setAttribute('data-lm-suppress-shortcuts', 'true');
   });
-  root.addEventListener('keydown', (e) => { if (e.key !== 'Escape') e.stopPropagation(); });
+  for (const type of ['keydown', 'keyup']) {
+    root.addEventListener(type, (e) => { if (e.key !== 'Escape') e.stopPropagation(); });
+  }
   root.addEventListener('keypress', (e) => e.stopPropagation());
 }
 
@@ -46,27 +49,37 @@ function applyOnEnter(input, apply) {
 
 // The heartbeat: every PING ms each view asks the kernel "are you there?"; the kernel
 // answers and learns which views are open. Without an answer for LOST ms the view says so
-// and onLost(true) disables what needs the kernel. alive() counts other messages as answers.
-const PING = 500, LOST = 2500;
+// and onLost(true) disables what needs the kernel. A view that never had an answer says so
+// after FIRST ms: a saved notebook reopened draws each widget from its saved state, with no
+// kernel behind it. Where the host marks a view whose model has no kernel connection
+// (JupyterLab and Notebook 7: the class jupyter-widgets-disconnected), it says so at once.
+// onLost(false) comes with the first answer and after each lost spell; alive() counts
+// other messages as answers. root.dataset.lost: '1' lost, '0' not (yet).
+const PING = 500, LOST = 2500, FIRST = 1500;
+const NO_KERNEL = 'no kernel runs this widget: run this cell again to bring it back to life '
+  + '(a saved notebook keeps its last picture only; if the kernel is busy running a cell, wait)';
+const GONE = 'the kernel is not answering: if it restarted, run this cell again '
+  + '(if it is busy running a cell, wait)';
 function heartbeat(model, root, onLost) {
   const id = Math.random().toString(36).slice(2, 12);
-  const banner = h('div', 'mg-lost',
-    'the kernel is not answering: if it restarted, run this cell again '
-    + '(if it is busy running a cell, wait)');
+  const banner = h('div', 'mg-lost', NO_KERNEL);
   banner.style.display = 'none';
   root.insertBefore(banner, root.firstChild);
-  let last = Date.now(), lost = false;
+  let last = Date.now(), lost = false, answered = false;
   const alive = () => {
     last = Date.now();
-    if (lost) {
-      lost = false; banner.style.display = 'none'; root.dataset.lost = '0'; onLost(false);
+    if (!answered || lost) {
+      answered = true; lost = false; banner.style.display = 'none'; root.dataset.lost = '0';
+      banner.textContent = GONE;
+      onLost(false);
     }
   };
   const onMsg = (msg) => { if (msg && msg.event === 'pong') alive(); };
   model.on('msg:custom', onMsg);
   const tick = () => {
     try { model.send({ event: 'ping', view: id }); } catch (err) { last = 0; }
-    if (!lost && Date.now() - last > LOST) {
+    const cut = root.parentElement && root.parentElement.closest('.jupyter-widgets-disconnected');
+    if (!lost && (cut || Date.now() - last > (answered ? LOST : FIRST))) {
       lost = true; banner.style.display = 'block'; root.dataset.lost = '1'; onLost(true);
     }
   };
@@ -75,6 +88,7 @@ function heartbeat(model, root, onLost) {
   const timer = setInterval(tick, PING);
   return {
     alive,
+    get answered() { return answered; },
     stop() {
       clearInterval(timer);
       model.off('msg:custom', onMsg);

@@ -119,7 +119,9 @@ function build({ model, el }) {
   drawSvg();
   onView();
   onError();
-  const inputs = () => Array.from(root.querySelectorAll('input, button'));
+  // what asks the kernel (not the zoom buttons, which work on the drawing here)
+  const inputs = () => Array.from(root.querySelectorAll('input, button'))
+    .filter((i) => !viewBar.contains(i));
   const beat = heartbeat(model, root, (lost) => { inputs().forEach((i) => { i.disabled = lost; }); });
   model.on('change:view', beat.alive);
   root.dataset.ready = '1';

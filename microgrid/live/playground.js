@@ -401,7 +401,6 @@ function build({ model, el }) {
   };
   const fmt4 = (x) => (Number.isFinite(x) ? x.toFixed(4) : '-');
   const onFrame = () => {
-    beat.alive();
     drawBig();
     const nres = Math.min(model.get('resolution'), model.get('neuron_resolution'));
     const nb = bytesOf(model.get('neurons'));
@@ -436,11 +435,14 @@ function build({ model, el }) {
     root.dataset.frame = String(model.get('frame'));
     root.dataset.painted = String(parseInt(root.dataset.painted || '0', 10) + 1);
   };
-  let lost = false;
+  // until the kernel first answers, nothing claims to play: a saved notebook reopened
+  // restores running=true with no kernel behind it
+  let lost = true;
   const onRunning = () => {
     const on = model.get('running') && !lost;
     play.textContent = on ? '\u275A\u275A pause' : '\u25B6 play';
-    play.disabled = lost;
+    // every setting and button asks the kernel; without one they are greyed out
+    root.querySelectorAll('input, select, button').forEach((i) => { i.disabled = lost; });
     step.disabled = on || lost;
     root.dataset.running = on ? '1' : '0';
   };
@@ -465,7 +467,8 @@ function build({ model, el }) {
     'batch_size', 'l1', 'l2', 'optimizer', 'speed', 'seed', 'resolution', 'show_test', 'discretize'];
   const relayout = () => layoutNet();
   const beat = heartbeat(model, root, (isLost) => { lost = isLost; onRunning(); });
-  model.on('change:frame', onFrame);
+  const onNewFrame = () => { beat.alive(); onFrame(); };  // a frame is an answer too
+  model.on('change:frame', onNewFrame);
   model.on('change:running', onRunning);
   model.on('change:error', onError);
   model.on('change:notice', onNotice);
@@ -480,7 +483,7 @@ function build({ model, el }) {
   root.dataset.ready = '1';
   return () => {
     beat.stop();
-    model.off('change:frame', onFrame);
+    model.off('change:frame', onNewFrame);
     model.off('change:running', onRunning);
     model.off('change:error', onError);
     model.off('change:notice', onNotice);

@@ -193,8 +193,12 @@ function build({ model, el }) {
   });
   onError();
   if (model.get('playing')) startTimer();
-  // every step is already here: the buttons keep working while the banner says the kernel is gone
-  const beat = heartbeat(model, root, () => {});
+  // every step is already here: the buttons keep working while the banner says the kernel
+  // is gone; only the other drawing (neurons as boxes or not) needs the kernel
+  const beat = heartbeat(model, root, (lost) => {
+    const toggle = controls.querySelector('[data-act="collapse"]');
+    if (toggle) toggle.disabled = lost;
+  });
   root.dataset.ready = '1';
   return () => {
     beat.stop();

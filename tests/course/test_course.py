@@ -126,6 +126,8 @@ def test_lesson_is_stored_clean_with_checked_exercises(path):
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == 'code':
             assert not cell.outputs and cell.execution_count is None, f'cell {i} has outputs'
+    # JupyterLab saves the live widgets' state here (microgrid turns saveState on)
+    assert 'widgets' not in nb.metadata, 'the widget state is saved: remove metadata.widgets'
     exercises = _exercises(nb)
     assert 2 <= len(exercises) <= 4, f'{path.stem}: {len(exercises)} exercises, want 2-4'
     solutions = _solutions(path.stem)

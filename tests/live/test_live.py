@@ -7,6 +7,7 @@ playground learns and pauses, and ``import microgrid`` does not load anywidget.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import subprocess
@@ -398,3 +399,21 @@ def test_every_widget_keeps_its_keys_pings_its_kernel_and_applies_on_enter():
         assert 'beat.stop()' in text, name  # a view that goes away says goodbye
     for name, boxes in (('explorer.js', 1), ('playground.js', 2)):
         assert (folder / name).read_text().count('applyOnEnter(') == boxes, name
+
+
+def test_the_widget_state_is_saved_with_the_notebook_where_microgrid_is_installed():
+    # the wheel (and pip install -e) puts jupyter/microgrid-autodiff.json where JupyterLab
+    # and Notebook 7 read their default overrides; test_live_reopen.py checks what it does
+    tomllib = pytest.importorskip('tomllib')  # Python 3.11+
+    setting = json.loads((ROOT / 'jupyter' / 'microgrid-autodiff.json').read_text())
+    assert setting == {'@jupyter-widgets/jupyterlab-manager:plugin': {'saveState': True}}
+    project = tomllib.loads((ROOT / 'pyproject.toml').read_text())
+    shared = project['tool']['hatch']['build']['targets']['wheel']['shared-data']
+    where = 'share/jupyter/lab/settings/overrides.d/microgrid-autodiff.json'
+    assert shared == {'jupyter/microgrid-autodiff.json': where}
+    assert 'jupyter/' in project['tool']['hatch']['build']['targets']['sdist']['include']
+    schema = Path(sys.prefix) / 'share' / 'jupyter' / 'labextensions' / '@jupyter-widgets'
+    schema = schema / 'jupyterlab-manager' / 'schemas' / '@jupyter-widgets'
+    schema = schema / 'jupyterlab-manager' / 'plugin.json'
+    if schema.exists():  # the setting's name is the widget manager's own
+        assert json.loads(schema.read_text())['properties']['saveState']['type'] == 'boolean'

@@ -12,6 +12,7 @@ they are also copied to docs/assets/ for the README.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / 'tests' / 'live' / 'live_widgets.ipynb'
+OVERRIDES = ROOT / 'jupyter' / 'microgrid-autodiff.json'  # installed into overrides.d
 SHOTS = ROOT / 'build' / 'screenshots'
 ASSETS = ROOT / 'docs' / 'assets'
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
@@ -84,18 +86,14 @@ def wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout: float 
     pytest.fail(f'JupyterLab did not answer within {timeout} s:\n{log.read_text()[-3000:]}')
 
 
-def serve(tmp_path_factory, app: str):
-    """Start JupyterLab or Notebook 7 on 127.0.0.1 with a token, open the notebook in
-    Chromium, run all cells; yields (page, errors, requests, base). Stopped on every path."""
-    chromium = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    work = tmp_path_factory.mktemp(app)
-    (work / 'nb').mkdir()
-    shutil.copy(NOTEBOOK, work / 'nb' / NOTEBOOK.name)
+@contextlib.contextmanager
+def jupyter_server(work: Path, app: str):
+    """JupyterLab or Notebook 7 on 127.0.0.1 with a token, serving work/nb; yields (base,
+    token). Its settings are those a `pip install` of microgrid gives (the overrides.d file
+    of jupyter/: the widgets' state is saved with the notebook). Stopped on every path."""
+    (work / 'nb').mkdir(exist_ok=True)
     config = work / 'config'
-    config.mkdir()
-    (config / 'labconfig').mkdir()
+    (config / 'labconfig').mkdir(parents=True, exist_ok=True)
     (config / 'labconfig' / 'page_config.json').write_text(
         json.dumps(
             {
@@ -103,14 +101,19 @@ def serve(tmp_path_factory, app: str):
             }
         )
     )  # no 'get notified about news?' toast over the widgets
+    app_settings = work / 'app-settings'
+    (app_settings / 'overrides.d').mkdir(parents=True, exist_ok=True)
+    shutil.copy(OVERRIDES, app_settings / 'overrides.d' / OVERRIDES.name)
     settings = {
         'news_url': None,
         'expose_app_in_browser': True,
         'extension_manager': 'readonly',
         'check_for_updates_class': 'jupyterlab.NeverCheckForUpdate',
+        'app_settings_dir': str(app_settings),
     }
+    notebook7 = {'expose_app_in_browser': True, 'app_settings_dir': str(app_settings)}
     (config / 'jupyter_server_config.json').write_text(
-        json.dumps({'LabApp': settings, 'JupyterNotebookApp': {'expose_app_in_browser': True}})
+        json.dumps({'LabApp': settings, 'JupyterNotebookApp': notebook7})
     )
     path = os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')])
     env = {
@@ -134,34 +137,46 @@ def serve(tmp_path_factory, app: str):
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     base = f'http://127.0.0.1:{port}'
-    where = 'lab/tree' if app == 'lab' else 'notebooks'
     try:
         wait_for_server(f'{base}/api/status?token={token}', proc, log)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
-            try:
-                page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-                errors: list[str] = []
-                requests: list[str] = []
-                page.on('pageerror', lambda exc: errors.append(str(exc)))
-                page.on('request', lambda req: requests.append(req.url))
-                page.goto(f'{base}/{where}/{NOTEBOOK.name}?token={token}')
-                try:
-                    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-                    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-                    for kind in ('stepper', 'explorer', 'playground'):
-                        page.wait_for_selector(f'.mg-{kind}[data-ready="1"]', timeout=60_000)
-                    page.wait_for_selector('.mg-stepper[data-ready="1"] >> nth=1')
-                    page.wait_for_selector('.mg-error >> text=microgrid widget error')
-                except Exception:
-                    SHOTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(SHOTS / f'live-failure-{app}.png'))
-                    raise
-                yield page, errors, requests, base
-            finally:
-                browser.close()
+        yield base, token
     finally:
         stop(proc)
+
+
+def serve(tmp_path_factory, app: str):
+    """Start JupyterLab or Notebook 7, open the notebook in Chromium, run all cells; yields
+    (page, errors, requests, base). The server and the browser are stopped on every path."""
+    chromium = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    work = tmp_path_factory.mktemp(app)
+    (work / 'nb').mkdir()
+    shutil.copy(NOTEBOOK, work / 'nb' / NOTEBOOK.name)
+    where = 'lab/tree' if app == 'lab' else 'notebooks'
+    with jupyter_server(work, app) as (base, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        try:
+            page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+            errors: list[str] = []
+            requests: list[str] = []
+            page.on('pageerror', lambda exc: errors.append(str(exc)))
+            page.on('request', lambda req: requests.append(req.url))
+            page.goto(f'{base}/{where}/{NOTEBOOK.name}?token={token}')
+            try:
+                page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                for kind in ('stepper', 'explorer', 'playground'):
+                    page.wait_for_selector(f'.mg-{kind}[data-ready="1"]', timeout=60_000)
+                page.wait_for_selector('.mg-stepper[data-ready="1"] >> nth=1')
+                page.wait_for_selector('.mg-error >> text=microgrid widget error')
+            except Exception:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / f'live-failure-{app}.png'))
+                raise
+            yield page, errors, requests, base
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope='module')
