@@ -83,7 +83,7 @@ build/lite-site/index.html: $(LITE_INPUTS) | $(VENV)/.lite-installed
 lite: build/lite-site/index.html
 
 # Every speed against its limit, each in the same run as its limit (BENCHMARKS.md): the demo
-# step (micrograd, eager, compiled, numpy, torch), eager against the plain-float floor (and
+# step (micrograd, eager, compiled, numpy, torch), eager against the plain-float floors and its phases (and
 # BASELINE, a git ref, when given), compile against hand-written numpy, the Hessian against
 # torch. numpy and torch on one thread, as the limits are stated.
 BASELINE ?=
@@ -92,6 +92,7 @@ bench: $(VENV)/.dev-installed
 	uptime
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/floor.py --rounds 7 $(if $(BASELINE),--baseline $(BASELINE))
+	$(BIN)/python benchmarks/floor.py --phases --rounds 3 $(if $(BASELINE),--baseline $(BASELINE))
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/compile_step.py --rounds 11
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/higher.py --repeats 9 --activation tanh
 	uptime
