@@ -83,9 +83,9 @@ build/lite-site/index.html: $(LITE_INPUTS) | $(VENV)/.lite-installed
 lite: build/lite-site/index.html
 
 # Every speed against its limit, each in the same run as its limit (BENCHMARKS.md): the demo
-# step (micrograd, eager, compiled, numpy, torch), eager against the plain-float floors and its phases (and
-# BASELINE, a git ref, when given), compile against hand-written numpy, the Hessian against
-# torch. numpy and torch on one thread, as the limits are stated.
+# step (micrograd, eager, compiled, numpy, torch), eager against the plain-float floors, and
+# its phases (and BASELINE, a git ref, when given), compile against hand-written numpy, the
+# Hessian against torch. numpy and torch on one thread, as the limits are stated.
 BASELINE ?=
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
