@@ -1,4 +1,4 @@
-"""dot()'s machinery, beside the engine: its edges built fast, and the record of which
+"""dot()'s machinery, beside the engine: its edges built fast, with the record of which
 operands were numbers that ``backward(create_graph=True)`` reads.
 
 The engine passes its ``Value`` class in, so this module imports nothing of microgrid.
@@ -14,19 +14,21 @@ __all__ = ['edges', 'record']
 
 def edges(
     ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int, value: type
-) -> tuple:
-    """(w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version: add
-    (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Here slices interleave the
-    lists in C, and the constants are sought from the end (a bias's 1.0 is last)."""
+) -> tuple[tuple, dict | None]:
+    """The dot node's edges, and its record (below; None where the edges say it all).
+
+    The edges: (w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version:
+    add (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Here slices interleave
+    the lists in C, and the constants are sought from the end (a bias's 1.0 is last)."""
     n = len(ws)
-    if x_constants == n and not w_constants:  # weights times a row of data
+    if x_constants == n and not w_constants:  # weights times a row of data: no record
         out: list = [None] * (2 * n)
         out[0::2], out[1::2] = ws, xd
-        return tuple(out)
+        return tuple(out), None
     if x_constants == 1 and not w_constants and not isinstance(xs[-1], value):  # a neuron
         out = [None] * (4 * n - 2)  # ... then (b, 1.0): the bias input 1.0 gets no edge
         out[0::4], out[1::4], out[2::4], out[3::4] = ws, xd, xs[:-1], wd[:-1]
-        return tuple(out)
+        return tuple(out), _BIAS
     out = [None] * (4 * n)
     out[0::4], out[1::4], out[2::4], out[3::4] = ws, xd, xs, wd
     left, i = w_constants + x_constants, n
@@ -36,7 +38,9 @@ def edges(
             if not isinstance(v, value):
                 del out[4 * i + j : 4 * i + j + 2]
                 left -= 1
-    return tuple(out)
+    if not out:  # numbers only: a leaf
+        return (), None
+    return tuple(out), record(ws, xs, w_constants, x_constants, value)
 
 
 class _Shared(dict):
@@ -61,11 +65,10 @@ _BIAS = _Shared(dot=(-1,))
 
 
 def record(ws: list, xs: list, w_constants: int, x_constants: int, value: type) -> dict:
-    """{'dot': slots of the number operands}, for a dot node that has Values on both sides."""
+    """{'dot': slots of the number operands}, for a dot node that has Values on both sides
+    (edges() gives a neuron's, _BIAS, itself)."""
     if not w_constants and not x_constants:
         return _ALL_VALUES
-    if x_constants == 1 and not w_constants and not isinstance(xs[-1], value):
-        return _BIAS
     n = len(ws)
     numbers = []
     for i in range(n):

@@ -334,13 +334,11 @@ def dots(wss: Iterable[Iterable[Any]], xs: Iterable[Any]) -> list[Value]:
         wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
         total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: OPS['dot'](wd, xd)[0]
         # plain version: for each i, (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is
-        edges = _dot.edges(ws, wd, xs, xd, len(wk), len(xk), Value)
+        edges, record = _dot.edges(ws, wd, xs, xd, len(wk), len(xk), Value)
         node = _node(total, 'dot', edges, _hooks and (ws, xs))
         nodes.append(node)
-        if (len(xk) == len(xs) and not wk) or not edges:  # weights times data: no record
-            continue
-        record = _dot.record(ws, xs, len(wk), len(xk), Value)  # which operands were numbers
-        node._meta = record if node._meta is None else {**node._meta, **record}
+        if record is not None:  # which operands were numbers, for create_graph
+            node._meta = record if node._meta is None else {**node._meta, **record}
     return nodes
 
 
