@@ -212,15 +212,11 @@ def test_pages_of_the_site(site):
 
 @pytest.fixture(scope='module')
 def browser(site):
-    from test_browser import ARGS, CHROMIUM
+    from browser import ARGS, chromium_path
+    from playwright import sync_api
 
-    if CHROMIUM is None:  # same rule as test_browser.py: only where no Chromium exists
-        pytest.skip(
-            'no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)'
-        )
-    sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is a dev dependency')
     with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = pw.chromium.launch(executable_path=chromium_path(), args=ARGS)
         try:
             yield b
         finally:
@@ -228,10 +224,11 @@ def browser(site):
 
 
 def _open(browser, path: Path):
+    from browser import errors_of
+
     pg = browser.new_page(viewport={'width': 1300, 'height': 900})
-    errors: list[str] = []
+    errors = errors_of(pg)
     remote: list[str] = []
-    pg.on('pageerror', lambda exc: errors.append(str(exc)))
 
     def on_request(req):
         if not req.url.startswith(('file:', 'data:', 'blob:', 'about:')):

@@ -6,19 +6,16 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browser import OFFLINE_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / 'site'
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        '--disable-background-networking',
-        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1']  # fmt: skip
 # src="http...", href="http..." on script/link/img/iframe, and CSS url(http...)
 FETCHED = re.compile(
     r'<(?:script|link|img|iframe|source|audio|video)\b[^>]*?\b(?:src|href)\s*=\s*["\']?'
@@ -64,7 +61,7 @@ def test_a_formula_renders_with_no_network(site):
     requests: list[str] = []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which('chromium'), args=ARGS)
+            browser = p.chromium.launch(executable_path=chromium_path(), args=OFFLINE_ARGS)
             try:
                 context = browser.new_context()
                 context.on('request', lambda r: requests.append(r.url))

@@ -20,21 +20,18 @@ import math
 import os
 import re
 import secrets
-import shutil
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browser import OFFLINE_ARGS, chromium_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / 'build' / 'lite-site'
 NOTEBOOKS = ROOT / 'notebooks'
 TIMES = ROOT / 'build' / 'lite-times.json'
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        '--disable-background-networking',
-        '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1']  # fmt: skip
 LESSONS = ['01_', '02_', '03_', '04_']
 CDN = 'https://cdn.jsdelivr.net/pyodide/'
 PICTURES = ('image/png', 'image/svg+xml', 'image/gif')
@@ -88,20 +85,13 @@ def server():
         httpd.server_close()
 
 
-def chromium_path() -> str:
-    found = shutil.which('chromium') or shutil.which('chromium-browser')
-    if found is None:
-        pytest.fail('the JupyterLite browser test needs Chromium: apt-get install chromium')
-    return found
-
-
 @pytest.fixture(scope='module')
 def browser_context(server):
     from playwright.sync_api import sync_playwright
 
     requests: list[tuple[str, str]] = []  # (url, 'ok' | 'failed' | 'sent')
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=OFFLINE_ARGS)
         try:
             context = browser.new_context(viewport={'width': 1400, 'height': 1000})
             sent: dict[int, int] = {}

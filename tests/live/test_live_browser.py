@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import ARGS, chromium_path, errors_of
 
 pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
 
@@ -34,21 +35,6 @@ NOTEBOOK = ROOT / 'tests' / 'live' / 'live_widgets.ipynb'
 OVERRIDES = ROOT / 'jupyter' / 'microgrid-autodiff.json'  # installed into overrides.d
 SHOTS = ROOT / 'build' / 'screenshots'
 ASSETS = ROOT / 'docs' / 'assets'
-ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        '--disable-background-networking']  # fmt: skip
-
-
-def chromium_path() -> str:
-    for name in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'):
-        found = shutil.which(name)
-        if found:
-            return found
-    if Path('/usr/bin/chromium').exists():
-        return '/usr/bin/chromium'
-    pytest.fail(
-        'the live-widget browser test needs Chromium and none was found: install it '
-        '(Debian/Ubuntu: apt-get install chromium, as .ci/run does)'
-    )
 
 
 def free_port() -> int:
@@ -158,9 +144,8 @@ def serve(tmp_path_factory, app: str):
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
         try:
             page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-            errors: list[str] = []
+            errors = errors_of(page)
             requests: list[str] = []
-            page.on('pageerror', lambda exc: errors.append(str(exc)))
             page.on('request', lambda req: requests.append(req.url))
             page.goto(f'{base}/{where}/{NOTEBOOK.name}?token={token}')
             try:

@@ -17,7 +17,8 @@ import base64
 import json
 
 import pytest
-from test_live_browser import ARGS, SHOTS, chromium_path
+from browser import ARGS, chromium_path, errors_of
+from test_live_browser import SHOTS
 
 pytestmark = pytest.mark.slow
 
@@ -97,8 +98,7 @@ def page():
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
         try:
             page = browser.new_page(viewport={'width': 1200, 'height': 900})
-            errors: list[str] = []
-            page.on('pageerror', lambda exc: errors.append(str(exc)))
+            errors = errors_of(page)
             page.set_content(PAGE)
             for args in made.values():
                 page.evaluate(MOUNT, json.loads(json.dumps(args)))

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_live_browser import ARGS, KERNEL_IDLE, SHOTS, chromium_path, jupyter_server
+from browser import ARGS, chromium_path, errors_of
+from test_live_browser import KERNEL_IDLE, SHOTS, jupyter_server
 
 pytestmark = pytest.mark.slow
 
@@ -93,8 +94,7 @@ def reopen(tmp_path_factory, app: str):
             )
             page.close()
             page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-            errors: list[str] = []
-            page.on('pageerror', lambda exc: errors.append(str(exc)))
+            errors = errors_of(page)
             page.goto(url)
             try:
                 page.wait_for_selector('.mg-playground[data-ready="1"]', timeout=60_000)

@@ -1,50 +1,25 @@
 """The backprop player in a real browser: headless Chromium driven by playwright.
 
 Chromium comes from Debian's ``chromium`` package (.ci/run installs it); playwright's own
-browser download is never used. The test skips, saying why, only where no Chromium
-executable exists.
+browser download is never used. Without Chromium the test fails, saying what to install.
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
+from browser import ARGS, chromium_path, errors_of
 
 from microgrid import Value
 from microgrid.viz.draw import HIGHLIGHT, collect_nodes
 from microgrid.viz.player import backprop_player
 
-
-def chromium_path() -> str | None:
-    for name in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'):
-        found = shutil.which(name)
-        if found:
-            return found
-    return '/usr/bin/chromium' if Path('/usr/bin/chromium').exists() else None
-
-
-CHROMIUM = chromium_path()
-pytestmark = [
-    pytest.mark.slow,  # make test-fast skips it (pytest -m "not slow")
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason='no Chromium executable here (Debian: apt-get install chromium, as .ci/run does)',
-    ),
-]
-ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-]
+pytestmark = pytest.mark.slow  # make test-fast skips it (pytest -m "not slow")
 
 
 @pytest.fixture(scope='module')
 def page(tmp_path_factory):
-    sync_api = pytest.importorskip('playwright.sync_api', reason='playwright is a dev dependency')
+    from playwright import sync_api
+
     a, b, c = Value(2.0, 'a'), Value(-3.0, 'b'), Value(10.0, 'c')
     e = a * b
     e.label = 'e'
@@ -55,13 +30,11 @@ def page(tmp_path_factory):
     path = tmp_path_factory.mktemp('player') / 'player.html'
     backprop_player(L, path, interval=100)
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=ARGS)
         try:
             pg = browser.new_page(viewport={'width': 1200, 'height': 600})
-            errors: list[str] = []
+            errors = errors_of(pg, console=True)
             requests: list[str] = []
-            pg.on('pageerror', lambda exc: errors.append(str(exc)))
-            pg.on('console', lambda msg: errors.append(msg.text) if msg.type == 'error' else None)
             pg.on('request', lambda req: requests.append(req.url))
             pg.goto(path.as_uri())
             pg.wait_for_selector('.mg-player[data-frame="0"]')
