@@ -68,9 +68,6 @@ def to_float(x: Any, op: str = '') -> float:
     return f
 
 
-# -- math's functions, with errors that name the op and its operand --------------------
-
-
 def refuse_value_args(label: Any) -> None:
     """Value(data, label) was given something else: a label that is not a str, or
     micrograd's private form Value(data, children, op). Refuse it, saying why."""
@@ -80,6 +77,9 @@ def refuse_value_args(label: Any) -> None:
         "Value(data, children, op) is micrograd's private form; a node also needs each "
         "parent's local derivatives: use Value.from_op(data, parents, local_grads, op)."
     )
+
+
+# -- math's functions, with errors that name the op and its operand --------------------
 
 
 def check_domain(op: str, a: float, ok: bool, needs: str) -> None:

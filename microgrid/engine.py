@@ -183,7 +183,8 @@ class Value:
 
     @staticmethod
     def from_op(data: Any, parents: Iterable[Value], local_grads: Iterable[Any], op: str) -> Value:
-        """Make your own op: a node with the given data, parents and local derivatives."""
+        """Make your own op: a node with the given data, parents and local derivatives.
+        An op named as one of OPS must keep to its rule (backward trusts _FINITE_LOCALS)."""
         parents, local_grads = tuple(parents), tuple(local_grads)
         if len(parents) != len(local_grads):
             n, m = len(parents), len(local_grads)

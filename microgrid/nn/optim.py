@@ -206,7 +206,8 @@ class Adam(Optimizer):
         m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(self._m, grads)]
         v = [b2 * vi + (1.0 - b2) * g * g for vi, g in zip(self._v, grads)]
         new = [
-            p._data - step_size * mi / (sqrt(vi) / bc2_sqrt + eps) for p, mi, vi in zip(params, m, v)
+            p._data - step_size * mi / (sqrt(vi) / bc2_sqrt + eps)
+            for p, mi, vi in zip(params, m, v)
         ]
         new = _as_floats(new, params)
         self._m, self._v, self.t = m, v, t
