@@ -12,7 +12,8 @@ cannot do into one line each, instead of a traceback:
 - a graph drawing (``microgrid.draw``, the Stepper, the Explorer) needs Graphviz's layout.
   The browser has no ``dot`` program: here Graphviz is Viz.js (npm ``@viz-js/viz``, Graphviz
   compiled to WebAssembly, in the site beside Pyodide), loaded when the kernel starts, and
-  microgrid's ``render_source`` is pointed at it. If it cannot load, a drawing is one line.
+  given to microgrid with ``microgrid.viz.render.use_renderer``. If it cannot load, a drawing
+  is one line.
 
 Everything else shows its real output or its real traceback.
 """
@@ -42,8 +43,6 @@ DRAWING_NOTICE = (
     '[browser] A graph drawing needs Graphviz (Viz.js), which did not load in this browser: '
     'run the lesson in a local Jupyter to see it.'
 )
-# Documented import paths whose import loads every module that renders a drawing.
-DRAWING_MODULES = ['microgrid.draw', 'microgrid.player']
 _viz: Any = None
 
 
@@ -132,8 +131,8 @@ def _drawing(obj: Any, include: Any = None, exclude: Any = None) -> dict:
         return {'text/plain': DRAWING_NOTICE}
 
 
-def render_source(source: str, format: str = 'svg', *, engine: str = 'dot', **_: Any) -> bytes:
-    """microgrid's render_source, in the browser: DOT to SVG with Viz.js."""
+def render_with_viz(source: str, format: str, engine: str) -> bytes:
+    """DOT to SVG with Viz.js: what microgrid's render_source does in the browser."""
     if _viz is None:
         raise RuntimeError(DRAWING_NOTICE)
     if format != 'svg':
@@ -161,15 +160,9 @@ async def _load_viz() -> None:
     except Exception as e:
         print(f'[browser] Viz.js did not load ({e}); graph drawings are off', file=sys.stderr)
         return
-    import importlib
+    from microgrid.viz import render
 
-    for name in DRAWING_MODULES:
-        importlib.import_module(name)
-    # every microgrid module that holds render_source (where it is defined, and where it is
-    # imported by name) now renders with Viz.js
-    for name, module in list(sys.modules.items()):
-        if name.startswith('microgrid.') and callable(getattr(module, 'render_source', None)):
-            module.render_source = render_source
+    render.use_renderer(render_with_viz)
 
 
 def install(shell: Any = None) -> None:

@@ -13,6 +13,9 @@ than change its module-level setting (which would affect every other user of gra
 the process), the Digraph that ``draw`` returns overrides ``pipe`` and ``render`` to call
 ``render_source``, which runs the chosen program by its absolute path with ``subprocess``
 (no shell).
+
+A host with no program to run gives ``render_source`` a function instead, with
+``use_renderer(fn)``: the course's browser kernel (JupyterLite) renders with Viz.js this way.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -34,6 +38,7 @@ __all__ = [
     'drawing_class',
     'find_renderer',
     'render_source',
+    'use_renderer',
 ]
 
 _FORMAT = re.compile(r'[A-Za-z0-9_.]+')
@@ -44,6 +49,18 @@ INSTALL_HINT = (
     "to the path of either program"
 )
 """What to install when no renderer is found (every such error ends with it)."""
+
+
+_render_with: Callable[[str, str, str], bytes] | None = None  # see use_renderer
+
+
+def use_renderer(fn: Callable[[str, str, str], bytes] | None) -> None:
+    """Render DOT with ``fn(source, format, engine) -> bytes`` instead of a program (the
+    browser kernel's Viz.js); ``None`` goes back to the program find_renderer() picks."""
+    global _render_with
+    if fn is not None and not callable(fn):
+        raise TypeError(f"use_renderer needs a function or None, got {type(fn).__name__}")
+    _render_with = fn
 
 
 class RendererNotFoundError(RuntimeError):
@@ -128,6 +145,8 @@ def render_source(
     for what, value in named:
         if value is not None and not (isinstance(value, str) and _FORMAT.fullmatch(value)):
             raise ValueError(f"{what} must be a plain name such as 'svg' or 'png', got {value!r}")
+    if _render_with is not None:
+        return _render_with(source, format, engine)
     exe = find_renderer()
     cmd = [exe.path, f'-K{engine}', '-T' + ':'.join(p for p in parts if p)]
     if neato_no_op:

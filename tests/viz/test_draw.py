@@ -346,3 +346,35 @@ def test_microgrid_draw_is_the_function_however_the_module_was_imported():
     v = Value(1.0, 'v') * 2.0
     assert callable(microgrid.draw) and import_module('microgrid.draw') is draw_module
     assert microgrid.draw is draw and microgrid.draw(v).source == draw(v).source
+
+
+def test_use_renderer_gives_render_source_a_function_and_none_gives_the_program_back(
+    monkeypatch, tmp_path
+) -> None:
+    """The browser kernel's seam: with use_renderer(fn), every drawing goes through fn (no
+    program is looked for, so none needs to exist); use_renderer(None) goes back."""
+    from microgrid.viz import render
+
+    calls = []
+
+    def fake(source: str, format: str, engine: str) -> bytes:
+        calls.append((source, format, engine))
+        return b'<svg>fake</svg>'
+
+    a = Value(2.0, 'a')
+    graph = draw(a * 3.0)
+    monkeypatch.setenv('PATH', str(tmp_path))  # no dot, no graphviz-pure to be found
+    monkeypatch.setenv('MICROGRID_DOT', str(tmp_path / 'missing'))
+    render.use_renderer(fake)
+    try:
+        assert graph.pipe(format='svg') == b'<svg>fake</svg>'
+        assert render_source('digraph { a -> b }') == b'<svg>fake</svg>'
+        assert calls[0][1:] == ('svg', 'dot') and 'digraph' in calls[0][0]
+        with pytest.raises(ValueError):  # the arguments are still checked first
+            render_source('digraph {}', format='svg -o x')
+    finally:
+        render.use_renderer(None)
+    with pytest.raises(RendererNotFoundError):
+        render_source('digraph { a -> b }')
+    with pytest.raises(TypeError, match='function or None'):
+        render.use_renderer('dot')
