@@ -1,14 +1,19 @@
 """The widgets' keys on a plain page: what every notebook front end relies on.
 
 VS Code's notebook renderer is not installable here (no marketplace), so this test checks
-the part that does not depend on the host: each widget's real module (microgrid.live's
-script(), the `_esm` the kernel sends) runs in headless Chromium on a blank page, with a
-small stand-in for anywidget's model (get/set/on/off/save_changes/send, answering the
-heartbeat's pings). Listeners on the window record every key that gets out of a widget
-(keydown, keypress, keyup), as a host's command keys would see it (JupyterLab's listen in
-the bubbling phase; a host in the capture phase is Notebook 7's, tested in a real Notebook
-7). Keys the widget handles must do the widget's action and never reach the page; Enter
-applies a typed value; Escape still leaves (command mode).
+the part that does not depend on the host. VS Code's webview hands keys on to the editor
+from bubbling-phase keydown and keyup listeners on the output frame's window (its
+workbench/contrib/webview/browser/pre/index.html posts them as 'did-keydown' and
+'did-keyup'): the window listeners below stand in for those.
+
+Each widget's real module (microgrid.live's script(), the `_esm` the kernel sends) runs in
+headless Chromium on a blank page, with a small stand-in for anywidget's model
+(get/set/on/off/save_changes/send, answering the heartbeat's pings). Listeners on the
+window record every key that gets out of a widget (keydown, keypress, keyup), as a host's
+command keys would see it (JupyterLab's listen in the bubbling phase; a host in the capture
+phase is Notebook 7's, tested in a real Notebook 7). Keys the widget handles must do the
+widget's action and never reach the page; Enter applies a typed value; Escape still leaves
+(command mode).
 """
 
 from __future__ import annotations
