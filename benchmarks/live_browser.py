@@ -32,13 +32,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-]
+sys.path.insert(0, str(ROOT / 'tests'))  # the browser tests' Chromium: its path and flags
+
+from browser import ARGS, chromium_path  # noqa: E402
+
 CASES = {
     'default: Playground()': {},
     'moons 2-16-16-1, batch 32': {'hidden': [16, 16], 'batch_size': 32},
@@ -154,7 +151,7 @@ def measure(tree: Path, settings: dict, seconds: float) -> dict:
             except OSError:
                 time.sleep(0.3)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path='/usr/bin/chromium', args=ARGS)
+            browser = pw.chromium.launch(executable_path=chromium_path(), args=ARGS)
             try:
                 page = browser.new_page(viewport={'width': 1400, 'height': 1000})
                 page.goto(f'{base}/lab/tree/bench.ipynb?token={token}')
