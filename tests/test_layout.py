@@ -87,7 +87,7 @@ LAYOUT = {
     'microgrid/live/_lifecycle.py': "the widgets' heartbeat: views alive, kernel interrupts",
     'microgrid/live/_pg_data.py': "the Playground's data sets and input features",
     'microgrid/live/_pg_frames.py': "the Playground's frames: maps, curves, the network drawn",
-    'microgrid/live/_pg_thread.py': "the Playground's training thread",
+    'microgrid/live/_pg_thread.py': "the Playground's training, in a thread or an asyncio task",
     # cli/: the command line
     'microgrid/cli/__init__.py': 'the command line package: main',
     'microgrid/cli/app.py': 'main(): parsing the command line, errors as one line, dispatch',
