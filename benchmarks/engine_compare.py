@@ -27,9 +27,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
+
+from measure import export
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -113,14 +114,6 @@ def run_worker(kind: str, path: str | None, steps: int) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), '--worker', kind, '--steps', str(steps)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(res.stdout)
-
-
-def export(ref: str, into: str) -> str:
-    archive = os.path.join(into, 'pkg.tar')
-    subprocess.run(['git', '-C', ROOT, 'archive', '-o', archive, ref, 'microgrid'], check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter='data')
-    return into
 
 
 def main(argv: list[str] | None = None) -> int:

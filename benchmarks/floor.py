@@ -31,10 +31,8 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
-import tracemalloc
 from operator import mul
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +40,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import workloads  # noqa: E402
+from measure import bytes_per_op, export  # noqa: E402
 
 # -- the floor: the demo step in plain floats, backprop written by hand -------------------
 
@@ -143,22 +142,6 @@ def chain_backward_s(n: int = 1_000_000) -> float:
     return elapsed
 
 
-def bytes_per_node(n: int = 20_000) -> float:
-    from microgrid import Value
-
-    gc.collect()
-    tracemalloc.start()
-    try:
-        y, c = Value(1.0), Value(1.0001)
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(n):
-            y = y * c
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    return (after - before) / n
-
-
 def worker(rounds: int, steps: int, with_floor: bool) -> dict:
     """One process's share: eager (and floor) step times, node creation, chain, memory."""
     xs, ys = workloads.make_moons()
@@ -176,7 +159,9 @@ def worker(rounds: int, steps: int, with_floor: bool) -> dict:
             out['losses'].append((loss_e, loss_f))
         out['node_ns'].append(node_creation_ns())
     out['chain_backward_s'] = chain_backward_s()
-    out['bytes_per_node'] = bytes_per_node()
+    from microgrid import Value
+
+    out['bytes_per_node'] = bytes_per_op(Value, True, 20_000)
     import microgrid
 
     out['package'] = os.path.dirname(microgrid.__file__)
@@ -193,14 +178,6 @@ def _run_worker(path: str, rounds: int, steps: int, with_floor: bool) -> dict:
         [sys.executable, '-c', code], env=env, cwd=HERE, capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _export(ref: str, into: str) -> str:
-    archive = os.path.join(into, 'src.tar')
-    subprocess.run(['git', '-C', ROOT, 'archive', '-o', archive, ref, 'microgrid'], check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter='data')
-    return into
 
 
 _COUNTED = """
@@ -303,7 +280,7 @@ def print_phases(baseline: str | None, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = {'current': ROOT}
         if baseline:
-            paths[baseline] = _export(baseline, tmp)
+            paths[baseline] = export(baseline, tmp)
         runs: dict[str, list[dict]] = {name: [] for name in paths}
         for _ in range(rounds):
             for name, path in paths.items():
@@ -335,7 +312,7 @@ def print_instructions(baseline: str | None) -> None:
         floors = {skip: instructions(ROOT, skip) for skip in SKIPS}
         counts = {'current': instructions(ROOT, 'eager')}
         if baseline:
-            counts[baseline] = instructions(_export(baseline, tmp), 'eager')
+            counts[baseline] = instructions(export(baseline, tmp), 'eager')
     for skip, c in floors.items():
         print(f"floor skipping {skip:>6}: {c / 1e6:.1f} M instructions per step")
     for name, c in counts.items():
@@ -365,7 +342,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = {'current': ROOT}
         if args.baseline:
-            paths[f'baseline {args.baseline}'] = _export(args.baseline, tmp)
+            paths[f'baseline {args.baseline}'] = export(args.baseline, tmp)
         parts: dict[str, list[dict]] = {name: [] for name in paths}
         for _ in range(args.rounds):  # the versions take turns, one round each
             for name, path in paths.items():

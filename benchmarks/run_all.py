@@ -29,13 +29,13 @@ import platform
 import statistics
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import workloads
+from measure import bytes_per_op
 
 STEPS = 100  # the demo's length
 
@@ -98,23 +98,6 @@ def run_demo(make: Callable, steps: int, min_seconds: float, max_runs: int) -> d
 
 
 # -- memory per op ----------------------------------------------------------------
-
-
-def bytes_per_op(make_leaf: Callable, c_is_value: bool, n: int = 100_000) -> float:
-    """Bytes held per node by a chain y = y * c of n nodes (all of it kept alive)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        c = make_leaf(1.000001) if c_is_value else 1.000001
-        y = make_leaf(1.0)
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(n):
-            y = y * c
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    del y
-    return (after - before) / n
 
 
 def memory_rows() -> list[dict]:
