@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from microgrid.viz.figures import _check_xy, _draw_boundary, _figure, decision_grid
+from microgrid.viz.raster import save_gif
 
 __all__ = ['training_animation', 'weights_animation']
 
@@ -95,18 +96,7 @@ def training_animation(
         right.set_title('loss' if acc is None else f'loss (accuracy {acc:.0%})')
         right.grid(alpha=0.3)
         frames.append(_frame_image(fig))
-    target = Path(path)
-    palette = [f.convert('P', palette=1, colors=255) for f in frames]  # 1 = ADAPTIVE
-    palette[0].save(
-        target,
-        format='GIF',
-        save_all=True,
-        append_images=palette[1:],
-        duration=duration,
-        loop=0,
-        optimize=False,
-    )
-    return target, history
+    return save_gif(frames, path, duration), history
 
 
 def weights_animation(
@@ -127,8 +117,5 @@ def weights_animation(
             interpolation='nearest',
         )
         ax.set(xticks=[], yticks=[], title=caption)
-        images.append(_frame_image(fig).convert('P', palette=1, colors=255))
-    images[0].save(
-        path, format='GIF', save_all=True, append_images=images[1:], duration=duration, loop=0
-    )
-    return Path(path)
+        images.append(_frame_image(fig))
+    return save_gif(images, path, duration)

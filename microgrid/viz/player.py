@@ -27,6 +27,7 @@ from microgrid.engine import Value
 from microgrid.text import name_of, names_from
 from microgrid.viz.draw import _RANKDIRS, HIGHLIGHT, _check_root
 from microgrid.viz.raster import rasterize as _rasterize
+from microgrid.viz.raster import save_gif
 from microgrid.viz.scene import DONE_FILL, PARTIAL_FILL, Scene, check_arguments, new_prefix
 
 __all__ = ['PlayerHTML', 'backprop_frames', 'backprop_gif', 'backprop_player']
@@ -296,24 +297,13 @@ def backprop_gif(
     _check_int(loop, 'loop', 0, 65535, unit=' (0 repeats forever)')  # GIF: a 16-bit count
     _check_scale(scale)
     images = [
-        _rasterize(scene.svg, scale).convert('P', palette=1, colors=255)  # 1 = ADAPTIVE
+        _rasterize(scene.svg, scale)
         for scene in _frames(_scene(root, names, rankdir, show_local_grads, max_nodes))
     ]
     durations = [duration] * len(images)
     if last_duration is not None:
         durations[-1] = last_duration
-    target = Path(path)
-    images[0].save(
-        target,
-        format='GIF',
-        save_all=True,
-        append_images=images[1:],
-        duration=durations,
-        loop=loop,
-        optimize=False,
-        disposal=1,
-    )
-    return target
+    return save_gif(images, path, durations, loop)
 
 
 def _check_scale(scale: Any) -> None:

@@ -1,7 +1,8 @@
 """A small painter for the SVG Graphviz writes: polygons, polylines, ellipses, cubic
 Bezier paths and text, under the graph's transform, drawn with Pillow at twice the size
 and scaled down for smooth edges. The player's PNG frames and GIF use it, so they need
-neither a browser nor Graphviz's PNG support.
+neither a browser nor Graphviz's PNG support. ``save_gif`` writes frames as an animated GIF
+(the player's, and the training animations').
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-__all__ = ['rasterize']
+__all__ = ['rasterize', 'save_gif']
 
 
 def _local(tag: str) -> str:
@@ -204,6 +205,24 @@ def rasterize(svg: ET.Element, scale: float = 1.5) -> Any:
     return image.resize(
         (max(1, size[0] // _SUPER), max(1, size[1] // _SUPER)), Image.Resampling.LANCZOS
     )
+
+
+def save_gif(frames: list[Any], path: str | Path, duration: Any, loop: int = 0) -> Path:
+    """Write Pillow RGB images as an animated GIF, each frame with its own palette of 255
+    colours; ``duration``: ms per frame (or a list, one per frame); ``loop=0`` repeats."""
+    images = [f.convert('P', palette=1, colors=255) for f in frames]  # 1 = ADAPTIVE
+    target = Path(path)
+    images[0].save(
+        target,
+        format='GIF',
+        save_all=True,
+        append_images=images[1:],
+        duration=duration,
+        loop=loop,
+        optimize=False,
+        disposal=1,
+    )
+    return target
 
 
 def _compose(m: Any, n: Any) -> tuple[float, ...]:
