@@ -1,5 +1,6 @@
 """dot()'s machinery, beside the engine: its edges built fast, with the record of which
-operands were numbers that ``backward(create_graph=True)`` reads.
+operands were numbers that ``backward(create_graph=True)`` reads; and how any node's
+record (``_meta``) is changed: by replacing it, since nodes may share one.
 
 The engine passes its ``Value`` class in, so this module imports nothing of microgrid.
 Only the standard library is used, as by the engine.
@@ -7,29 +8,54 @@ Only the standard library is used, as by the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ['edges', 'record']
+__all__ = ['layout', 'record', 'with_entry']
+
+
+def layout(xs: list, xd: list, x_constants: int, value: type) -> Callable[..., tuple]:
+    """How dots() lays out the edges of each row ws against the shared inputs xs: a
+    function (ws, wd, w_constants) -> (edges, record), record None where the edges say it
+    all (below). It may use up wd, the list of ws's numbers, which dots() no longer needs.
+
+    The edges: (w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version:
+    add (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Here slices interleave
+    the lists in C; what depends on xs alone is worked out once, here, for all the rows."""
+    n = len(xs)
+    if x_constants == n:  # weights times a row of data: (w_i, x_i) only, no record
+
+        def data_row(ws: list, wd: list, w_constants: int) -> tuple:
+            if w_constants:
+                return edges(ws, wd, xs, xd, w_constants, x_constants, value)
+            out: list = [None] * (2 * n)
+            out[0::2], out[1::2] = ws, xd
+            return tuple(out), None
+
+        return data_row
+    if x_constants == 1 and not isinstance(xs[-1], value):  # a neuron's: Values, then 1.0
+        values, size = xs[:-1], 4 * n - 2  # the bias input 1.0 gets no edge: (b, 1.0) last
+
+        def neuron(ws: list, wd: list, w_constants: int) -> tuple:
+            if w_constants:
+                return edges(ws, wd, xs, xd, w_constants, x_constants, value)
+            out: list = [None] * size
+            out[0::4], out[1::4], out[2::4] = ws, xd, values
+            wd.pop()  # b's number: the 1.0 it multiplies has no edge
+            out[3::4] = wd
+            return tuple(out), _BIAS
+
+        return neuron
+    return lambda ws, wd, w_constants: edges(ws, wd, xs, xd, w_constants, x_constants, value)
 
 
 def edges(
     ws: list, wd: list, xs: list, xd: list, w_constants: int, x_constants: int, value: type
 ) -> tuple[tuple, dict | None]:
-    """The dot node's edges, and its record (below; None where the edges say it all).
-
-    The edges: (w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version:
-    add (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Here slices interleave
-    the lists in C, and the constants are sought from the end (a bias's 1.0 is last)."""
+    """Any row's edges and record: the layout above, with the constants sought from the end
+    and their edges deleted."""
     n = len(ws)
-    if x_constants == n and not w_constants:  # weights times a row of data: no record
-        out: list = [None] * (2 * n)
-        out[0::2], out[1::2] = ws, xd
-        return tuple(out), None
-    if x_constants == 1 and not w_constants and not isinstance(xs[-1], value):  # a neuron
-        out = [None] * (4 * n - 2)  # ... then (b, 1.0): the bias input 1.0 gets no edge
-        out[0::4], out[1::4], out[2::4], out[3::4] = ws, xd, xs[:-1], wd[:-1]
-        return tuple(out), _BIAS
-    out = [None] * (4 * n)
+    out: list = [None] * (4 * n)
     out[0::4], out[1::4], out[2::4], out[3::4] = ws, xd, xs, wd
     left, i = w_constants + x_constants, n
     while left:
@@ -66,7 +92,7 @@ _BIAS = _Shared(dot=(-1,))
 
 def record(ws: list, xs: list, w_constants: int, x_constants: int, value: type) -> dict:
     """{'dot': slots of the number operands}, for a dot node that has Values on both sides
-    (edges() gives a neuron's, _BIAS, itself)."""
+    (a neuron's is _BIAS)."""
     if not w_constants and not x_constants:
         return _ALL_VALUES
     n = len(ws)
@@ -77,3 +103,12 @@ def record(ws: list, xs: list, w_constants: int, x_constants: int, value: type) 
         if not isinstance(xs[i], value):
             numbers.append(2 * (i - n) + 1)
     return {'dot': tuple(numbers)}
+
+
+def with_entry(meta: dict | None, key: str, value: Any) -> dict | None:
+    """A node's ``_meta`` with key set to value (removed where value is None), as a new
+    dict: a record may be shared between nodes (dot's), so it is replaced, never changed."""
+    out = {k: v for k, v in (meta or {}).items() if k != key}
+    if value is not None:
+        out[key] = value
+    return out or None

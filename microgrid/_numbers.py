@@ -24,6 +24,7 @@ __all__ = [
     'check_domain',
     'cos',
     'div',
+    'edges_of',
     'dpow_da',
     'dpow_db',
     'exp',
@@ -77,6 +78,21 @@ def refuse_value_args(label: Any) -> None:
         "Value(data, children, op) is micrograd's private form; a node also needs each "
         "parent's local derivatives: use Value.from_op(data, parents, local_grads, op)."
     )
+
+
+def edges_of(op: Any, parents: tuple, local_grads: Any, value: type) -> tuple:
+    """Value.from_op's edges (p0, d0, p1, d1, ...), its arguments checked: parents must be
+    Values (the class ``value``), one local derivative each, a real number; op a name."""
+    local_grads = tuple(local_grads)
+    if len(parents) != len(local_grads):
+        n, m = len(parents), len(local_grads)
+        raise ValueError(f"from_op({op!r}): {n} parents but {m} local_grads")
+    if not isinstance(op, str) or not op or not all(isinstance(p, value) for p in parents):
+        types = [type(p).__name__ for p in parents]
+        raise TypeError(f"from_op({op!r}): parents must be Values and op a str, got {types}")
+    out: list = [None] * (2 * len(parents))
+    out[0::2], out[1::2] = parents, [to_float(d) for d in local_grads]
+    return tuple(out)
 
 
 # -- math's functions, with errors that name the op and its operand --------------------

@@ -21,7 +21,6 @@ import math
 import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain
 from typing import Any
 
 from microgrid import _dot
@@ -141,11 +140,7 @@ class Value:
     def grad_value(self, g: Value | None) -> None:
         if g is not None and not isinstance(g, Value):
             raise TypeError(f"grad_value must be a Value or None, got {type(g).__name__}")
-        # copy on write: a _meta may be shared between nodes (dot's records), never changed
-        meta = {k: v for k, v in (self._meta or {}).items() if k != 'grad_value'}
-        if g is not None:
-            meta['grad_value'] = g
-        self._meta = meta or None
+        self._meta = _dot.with_entry(self._meta, 'grad_value', g)
 
     def propagate(self) -> None:
         """This node's share of backward: each parent.grad += local * self.grad."""
@@ -185,15 +180,8 @@ class Value:
     def from_op(data: Any, parents: Iterable[Value], local_grads: Iterable[Any], op: str) -> Value:
         """Make your own op: a node with the given data, parents and local derivatives.
         An op named as one of OPS must keep to its rule (backward trusts _FINITE_LOCALS)."""
-        parents, local_grads = tuple(parents), tuple(local_grads)
-        if len(parents) != len(local_grads):
-            n, m = len(parents), len(local_grads)
-            raise ValueError(f"from_op({op!r}): {n} parents but {m} local_grads")
-        if not isinstance(op, str) or not op or not all(isinstance(p, Value) for p in parents):
-            types = [type(p).__name__ for p in parents]
-            raise TypeError(f"from_op({op!r}): parents must be Values and op a str, got {types}")
-        edges = tuple(chain.from_iterable(zip(parents, map(num.to_float, local_grads))))
-        return _node(num.to_float(data), op, edges, parents)
+        parents = tuple(parents)  # the edges: (p0, d0, p1, d1, ...), the arguments checked
+        return _node(num.to_float(data), op, num.edges_of(op, parents, local_grads, Value), parents)
 
     # -- arithmetic and functions: each line picks a rule; constants are not nodes --------
     __add__, __radd__ = _binary_methods('+')
@@ -280,11 +268,11 @@ def _binary(x: Any, y: Any, op: str, rule: Callable) -> Any:
             return _node(out, op, (x, da, y, db), operands)
         node = _node(out, op, (y, db), operands)
         if op == '**' and node._edges:  # keep pow's constant base, which no edge records
-            node._meta = {**(node._meta or {}), 'base': a}
+            node._meta = _dot.with_entry(node._meta, 'base', a)
         return node
     node = _node(out, op, (x, da), operands)
     if op == '**' and node._edges:  # and its constant exponent (x ** 2)
-        node._meta = {**(node._meta or {}), 'exponent': b}
+        node._meta = _dot.with_entry(node._meta, 'exponent', b)
     return node
 
 
@@ -326,16 +314,19 @@ def dots(wss: Iterable[Iterable[Any]], xs: Iterable[Any]) -> list[Value]:
     xs = xs if type(xs) is list else list(xs)
     xk: list = []  # the numbers among xs, and below among ws: they get no edge
     xd = [x._data if type(x) is Value else _constant(x, 'dot', xk) for x in xs]
-    nodes = []
+    nodes, n, edges_of = [], len(xs), _dot.layout(xs, xd, len(xk), Value)  # see below
     for ws in wss:
         ws = ws if type(ws) is list else list(ws)
-        if len(ws) != len(xs):
-            raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {len(xs)})")
+        if len(ws) != n:
+            raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {n})")
         wk: list = []
-        wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
+        try:  # speed: weights are Values (plain: the test below, on each); a number has no _data
+            wd = [w._data for w in ws]
+        except AttributeError:
+            wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
         total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: OPS['dot'](wd, xd)[0]
         # plain version: for each i, (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is
-        edges, record = _dot.edges(ws, wd, xs, xd, len(wk), len(xk), Value)
+        edges, record = edges_of(ws, wd, len(wk))  # and a record of the numbers, or None
         node = _node(total, 'dot', edges, _hooks and (ws, xs))
         nodes.append(node)
         if record is not None:  # which operands were numbers, for create_graph
@@ -351,15 +342,27 @@ def topological_order(root: Value) -> list[Value]:
     order: list[Value] = []
     stack: list = [root] if root._edges else []
     seen = set()  # interior nodes once expanded, leaves once met
-    while stack:  # a node goes back on the stack under a None marker, its parents on
-        node = stack.pop()  # top: when the marker comes off, every parent is placed
-        if node is None:
-            order.append(stack.pop())
-        elif node not in seen:  # (a node pushed twice is expanded once)
-            seen.add(node)
-            stack += (node, None)
-            parents = node._edges[0::2]
-            if not seen.issuperset(parents):  # speed: often all seen, a test in C
+    try:  # a node goes back on the stack under a None marker, its parents on top: when
+        while stack:  # the marker comes off, every parent is placed
+            node = stack.pop()
+            if node is None:
+                order.append(stack.pop())
+            elif node not in seen:  # (a node pushed twice is expanded once)
+                seen.add(node)
+                edges = node._edges
+                if len(edges) == 2:  # speed: one parent (an activation's), no loop
+                    p = edges[0]
+                    if p in seen or not p._edges:
+                        seen.add(p)
+                        order.append(node)
+                    else:
+                        stack += (node, None, p)
+                    continue
+                parents = edges[0::2]
+                if seen.issuperset(parents):  # speed: often all placed, so place it now
+                    order.append(node)  # (plain: no test, the marker below does the same)
+                    continue
+                stack += (node, None)
                 for p in reversed(parents):  # reversed: the first parent comes off first
                     if p in seen:
                         continue
@@ -367,6 +370,9 @@ def topological_order(root: Value) -> list[Value]:
                         stack.append(p)
                     else:  # a leaf: mark it, it has nothing to order
                         seen.add(p)
+    except AttributeError:  # a parent with no _edges (dot takes a weight by its _data)
+        bad = [type(p).__name__ for p in node._edges[0::2] if not isinstance(p, Value)]
+        raise TypeError(f"the parents of {node!r} must be Values, got {bad}") from None
     return order
 
 

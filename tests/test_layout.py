@@ -33,7 +33,7 @@ LAYOUT = {
     'microgrid/__main__.py': '`python -m microgrid`: the command line',
     'microgrid/engine.py': 'the lesson: the op table (OPS), Value, sum/dot, backward',
     'microgrid/_numbers.py': "number coercion, domain errors, pow's limits (what rules call)",
-    'microgrid/_dot.py': "dot()'s edges built fast, and its record of which operands were numbers",
+    'microgrid/_dot.py': "dot()'s edges built fast, and the node records (_meta) it shares",
     'microgrid/text.py': 'display names, the number format, wrapped labels, step text',
     # autograd/: what is built on backward
     'microgrid/autograd/__init__.py': 'the autograd package: its public names',

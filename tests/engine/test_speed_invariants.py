@@ -21,6 +21,7 @@ from fractions import Fraction
 import pytest
 
 import microgrid
+from microgrid import engine
 from microgrid.engine import Value, _topological_order
 
 # -- memory per op ----------------------------------------------------------------------
@@ -256,3 +257,36 @@ def test_dot_and_sum_still_name_bad_operands() -> None:
         microgrid.dot([None], [Value(1.0)])
     with pytest.raises(TypeError, match='sum.*complex'):
         microgrid.sum([Value(1.0), 1j])
+
+
+def test_dots_rows_against_one_layout_match_dot_row_by_row() -> None:
+    """dots() works out each layout of the shared inputs once (_dot.layout): rows of data,
+    a neuron's Values then 1.0, and any mix. A row with numbers among its weights must
+    still get dot()'s own edges and record."""
+    rng = random.Random(3)
+    kinds = [lambda: Value(rng.uniform(-1, 1)), lambda: rng.uniform(-1, 1), lambda: 2]
+    inputs = {
+        'data': [0.5, -1.5, 2.0],
+        'neuron': [Value(0.5), Value(-1.5), 1.0],
+        'values': [Value(0.5), Value(-1.5), Value(2.0)],
+        'mixed': [0.5, Value(-1.5), 1.0],
+    }
+    for name, xs in inputs.items():
+        rows = [[kinds[k]() for k in pattern] for pattern in itertools.product(range(3), repeat=3)]
+        got = engine.dots(rows, xs)
+        for row, node in zip(rows, got):
+            want = microgrid.dot(row, xs)
+            assert _same_edges(node._edges, _reference_dot_edges(row, xs)), (name, row)
+            assert node.data == want.data and node._meta == want._meta, (name, row)
+
+
+def test_a_parent_that_is_no_value_is_named_by_backward() -> None:
+    """dots() reads weights by their _data alone (speed); an object that has one but is no
+    Value is refused when backward orders the graph, with its type named."""
+
+    class Impostor:
+        _data = 2.0
+
+    node = microgrid.dot([Value(1.0), Impostor()], [Value(3.0), Value(4.0)])
+    with pytest.raises(TypeError, match=r"parents of .* must be Values.*Impostor"):
+        node.backward()
