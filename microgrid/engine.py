@@ -25,6 +25,7 @@ from typing import Any
 
 from microgrid import _dot
 from microgrid import _numbers as num
+from microgrid._micrograd import MicrogradNames
 
 __all__ = ['OPS', 'Value', 'dot', 'dots', 'sum', 'switch_hooks', 'topological_order']
 
@@ -108,7 +109,7 @@ def _unary_method(op: str, name: str = '') -> Callable[[Value], Value]:
     return method
 
 
-class Value:
+class Value(MicrogradNames):
     """One number in a computation graph: ``data``, and ``grad`` = d(root)/d(this) after
     ``root.backward()``; ``op`` names the op that made it ('' for a leaf). Truth is
     ``data != 0``, as in PyTorch. Subclasses may add ops; an op's result is a plain Value."""
@@ -226,16 +227,8 @@ class Value:
 
         return reduce_value(self)
 
-    # -- micrograd's names, for code written for micrograd and its lecture ----------------
-    _prev = property(lambda self: set(self._edges[0::2]), doc="micrograd's set of parents.")
-
-    @property
-    def _op(self) -> str:
-        """micrograd's spelling of ``op``: '**2' for a constant power, 'ReLU' for relu."""
-        k = self._meta.get('exponent') if self.op == '**' and self._meta else None
-        return f"**{k:g}" if k is not None else 'ReLU' if self.op == 'relu' else self.op
-
-    _backward = propagate  # for backprop by hand, node by node, as in the lecture
+    # micrograd's names: _backward here, for backprop by hand node by node as in the
+    _backward = propagate  # lecture; _prev and _op from the base class (_micrograd.py)
 
 
 # -- making nodes: each op's result, with its edges -------------------------------------
@@ -355,6 +348,9 @@ def topological_order(root: Value) -> list[Value]:
                     if p in seen or not p._edges:
                         seen.add(p)
                         order.append(node)
+                    elif seen.issuperset(p._edges[0::2]):  # and the parent's are placed
+                        seen.add(p)
+                        order += (p, node)
                     else:
                         stack += (node, None, p)
                     continue

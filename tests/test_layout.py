@@ -34,6 +34,7 @@ LAYOUT = {
     'microgrid/engine.py': 'the lesson: the op table (OPS), Value, sum/dot, backward',
     'microgrid/_numbers.py': "number coercion, domain errors, pow's limits (what rules call)",
     'microgrid/_dot.py': "dot()'s edges built fast, and the node records (_meta) it shares",
+    'microgrid/_micrograd.py': "micrograd's private names on a Value: _prev and _op",
     'microgrid/text.py': 'display names, the number format, wrapped labels, step text',
     # autograd/: what is built on backward
     'microgrid/autograd/__init__.py': 'the autograd package: its public names',
@@ -163,7 +164,13 @@ def package_of(path: str) -> str:
     if len(parts) == 3:
         return parts[1]
     stem = Path(path).stem
-    tops = {'__init__': 'top', '__main__': 'top', '_numbers': 'engine', '_dot': 'engine'}
+    tops = {
+        '__init__': 'top',
+        '__main__': 'top',
+        '_numbers': 'engine',
+        '_dot': 'engine',
+        '_micrograd': 'engine',
+    }
     return tops.get(stem, stem)
 
 
