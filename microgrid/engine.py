@@ -368,6 +368,8 @@ def topological_order(root: Value) -> list[Value]:
                         seen.add(p)
     except AttributeError:  # a parent with no _edges (dot takes a weight by its _data)
         bad = [type(p).__name__ for p in node._edges[0::2] if not isinstance(p, Value)]
+        if not bad:
+            raise
         raise TypeError(f"the parents of {node!r} must be Values, got {bad}") from None
     return order
 
