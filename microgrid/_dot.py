@@ -21,26 +21,30 @@ def layout(xs: list, xd: list, x_constants: int, value: type) -> Callable[..., t
 
     The edges: (w_i, x_i.data, x_i, w_i.data) for each i, constants left out. Plain version:
     add (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is. Here slices interleave
-    the lists in C; what depends on xs alone is worked out once, here, for all the rows."""
+    the lists in C. What depends on xs alone is worked out once, here, for all the rows:
+    a template of the edges with the inputs' entries in place, which each row copies."""
     n = len(xs)
     if x_constants == n:  # weights times a row of data: (w_i, x_i) only, no record
+        template: list = [None] * (2 * n)
+        template[1::2] = xd
 
         def data_row(ws: list, wd: list, w_constants: int) -> tuple:
             if w_constants:
                 return edges(ws, wd, xs, xd, w_constants, x_constants, value)
-            out: list = [None] * (2 * n)
-            out[0::2], out[1::2] = ws, xd
+            out = template[:]
+            out[0::2] = ws
             return tuple(out), None
 
         return data_row
     if x_constants == 1 and not isinstance(xs[-1], value):  # a neuron's: Values, then 1.0
-        values, size = xs[:-1], 4 * n - 2  # the bias input 1.0 gets no edge: (b, 1.0) last
+        template = [None] * (4 * n - 2)  # the bias input 1.0 gets no edge: (b, 1.0) last
+        template[1::4], template[2::4] = xd, xs[:-1]
 
         def neuron(ws: list, wd: list, w_constants: int) -> tuple:
             if w_constants:
                 return edges(ws, wd, xs, xd, w_constants, x_constants, value)
-            out: list = [None] * size
-            out[0::4], out[1::4], out[2::4] = ws, xd, values
+            out = template[:]
+            out[0::4] = ws
             wd.pop()  # b's number: the 1.0 it multiplies has no edge
             out[3::4] = wd
             return tuple(out), _BIAS
