@@ -312,14 +312,15 @@ def dots(wss: Iterable[Iterable[Any]], xs: Iterable[Any]) -> list[Value]:
         ws = ws if type(ws) is list else list(ws)
         if len(ws) != n:
             raise ValueError(f"dot: the two sequences differ in length ({len(ws)} and {n})")
-        wk: list = []
         try:  # speed: weights are Values (plain: the test below, on each); a number has no _data
-            wd = [w._data for w in ws]
+            wd, w_constants = [w._data for w in ws], 0
         except AttributeError:
+            wk: list = []
             wd = [w._data if type(w) is Value else _constant(w, 'dot', wk) for w in ws]
+            w_constants = len(wk)
         total = builtins.sum(map(operator.mul, wd, xd), 0.0)  # plain: OPS['dot'](wd, xd)[0]
         # plain version: for each i, (w_i, xd_i) if w_i is a Value, then (x_i, wd_i) if x_i is
-        edges, record = edges_of(ws, wd, len(wk))  # and a record of the numbers, or None
+        edges, record = edges_of(ws, wd, w_constants)  # and a record of the numbers, or None
         node = _node(total, 'dot', edges, _hooks and (ws, xs))
         nodes.append(node)
         if record is not None:  # which operands were numbers, for create_graph
