@@ -28,7 +28,9 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """Every parameter Value, in the order of named_parameters()."""
-        return [p for _, p in self.named_parameters()]
+        out: list[Value] = []
+        _collect(self, None, out, set())  # None: no names made (a regularizer asks each step)
+        return out
 
     def zero_grad(self) -> None:
         """Set the grad of every parameter to 0 and clear its ``grad_value`` (the gradient
@@ -48,25 +50,31 @@ class Module:
             p.data = v
 
 
-def _collect(obj: Any, prefix: str, out: list, seen: set) -> None:
-    """Walk a Module's public attributes (and lists of them) for Values."""
+def _collect(obj: Any, prefix: str | None, out: list, seen: set) -> None:
+    """Walk a Module's public attributes (and lists of them) for Values, adding to out
+    (name, Value) pairs, or the Values alone where prefix is None."""
     for name, v in vars(obj).items():
         if not name.startswith('_'):
-            _collect_item(v, prefix + name, out, seen)
+            _collect_item(v, name if prefix is None else prefix + name, out, seen, prefix is None)
 
 
-def _collect_item(v: Any, name: str, out: list, seen: set) -> None:
+def _collect_item(v: Any, name: str, out: list, seen: set, bare: bool) -> None:
     if isinstance(v, Value):  # (a subclass too: microgrid.hessian's trace watches Values)
         if id(v) not in seen:
             seen.add(id(v))
-            out.append((name, v))
+            out.append(v if bare else (name, v))
     elif isinstance(v, Module):
         if id(v) not in seen:  # a submodule reached twice is counted once
             seen.add(id(v))
-            _collect(v, name + '.', out, seen)
+            _collect(v, None if bare else name + '.', out, seen)
     elif isinstance(v, (list, tuple)):
+        if bare and {Value}.issuperset(map(type, v)):  # speed: a list of Values, at once
+            fresh = [x for x in dict.fromkeys(v) if id(x) not in seen]  # (each once)
+            seen.update(map(id, fresh))
+            out += fresh
+            return
         for i, item in enumerate(v):
-            _collect_item(item, f"{name}.{i}", out, seen)
+            _collect_item(item, name if bare else f"{name}.{i}", out, seen, bare)
 
 
 def _validated_state(state: Any, names: list[str]) -> list[float]:

@@ -218,6 +218,16 @@ def test_attributes_lists_and_submodules_are_registered():
     assert m._cache[0] not in m.parameters()
 
 
+def test_parameters_are_named_parameters_values_in_the_same_order():
+    """parameters() walks without making names, taking a list of Values at once."""
+    m = Custom()
+    a = Value(3.0)
+    m.repeats = [a, m.scale, a, Value(4.0)]  # repeats, and a Value met before: each once
+    m.mixed = [Value(5.0), nn.Neuron(1, seed=3), [a, Value(6.0)]]
+    want = [p for _, p in m.named_parameters()]
+    assert m.parameters() == want and len(want) == len({id(p) for p in want}) == 18
+
+
 def test_zero_grad_zeroes_every_parameter():
     model = nn.MLP(2, [4, 1], seed=0)
     model([1.0, -1.0]).backward()
