@@ -52,29 +52,29 @@ class Module:
 
 def _collect(obj: Any, prefix: str | None, out: list, seen: set) -> None:
     """Walk a Module's public attributes (and lists of them) for Values, adding to out
-    (name, Value) pairs, or the Values alone where prefix is None."""
+    (name, Value) pairs, or the Values alone where prefix is None (no names made)."""
     for name, v in vars(obj).items():
         if not name.startswith('_'):
-            _collect_item(v, name if prefix is None else prefix + name, out, seen, prefix is None)
+            _collect_item(v, None if prefix is None else prefix + name, out, seen)
 
 
-def _collect_item(v: Any, name: str, out: list, seen: set, bare: bool) -> None:
+def _collect_item(v: Any, name: str | None, out: list, seen: set) -> None:
     if isinstance(v, Value):  # (a subclass too: microgrid.hessian's trace watches Values)
         if id(v) not in seen:
             seen.add(id(v))
-            out.append(v if bare else (name, v))
+            out.append(v if name is None else (name, v))
     elif isinstance(v, Module):
         if id(v) not in seen:  # a submodule reached twice is counted once
             seen.add(id(v))
-            _collect(v, None if bare else name + '.', out, seen)
+            _collect(v, None if name is None else name + '.', out, seen)
     elif isinstance(v, (list, tuple)):
-        if bare and {Value}.issuperset(map(type, v)):  # speed: a list of Values, at once
+        if name is None and {Value}.issuperset(map(type, v)):  # speed: Values only, at once
             fresh = [x for x in dict.fromkeys(v) if id(x) not in seen]  # (each once)
             seen.update(map(id, fresh))
             out += fresh
             return
         for i, item in enumerate(v):
-            _collect_item(item, name if bare else f"{name}.{i}", out, seen, bare)
+            _collect_item(item, None if name is None else f"{name}.{i}", out, seen)
 
 
 def _validated_state(state: Any, names: list[str]) -> list[float]:
