@@ -4,22 +4,28 @@
     python benchmarks/floor.py --baseline 8307587   # and a git ref, in the same run
     python benchmarks/floor.py --profile            # cProfile of the eager step
     python benchmarks/floor.py --phases --baseline fe48bb7   # where the step's time goes
+    python benchmarks/floor.py --instructions       # callgrind counts, not moved by load
 
 The floor is micrograd's demo step (MLP(2, [16, 16, 1]) relu, 100 moons, hinge loss +
 1e-4 * L2, backward, SGD; see workloads.py) written with plain floats and backprop by
-hand: what any scalar engine in Python has to do at the least. Every engine pays for
-recording the graph on top of it; issue 25 asks that the eager step stay within 4x.
+hand. Issue 25 asks that the eager step stay within 4x of it (and aims at 3x). Three
+floors differ in what their backward leaves out (make_floor): skip='none' computes every
+edge's gradient, the same work as the step it is compared with, every step alike;
+'points' and 'zeros' skip the points with no loss (and dead units), so they get cheaper
+as the model learns, down to little more than the forward pass.
 
-Reported, as medians over rounds that alternate the rows (a slow spell of the machine
-hits every row alike):
+Beside them, bare.py's engine: the least a recording engine does (a node per op, a tape).
+Its ratio to a floor is what recording costs by itself; microgrid's ratio to it is what
+the engine adds.
 
-- the eager step, the floor step and their ratio (losses checked to agree);
-- node creation: ns per node of ``y = y * c + x`` chains;
-- backward on a chain of 1e6 nodes (s);
-- bytes per node of a chain (tracemalloc), which issue 25 holds at 200 or below.
+Each worker process runs the demo's 100 steps with the rows taking turns at every step
+(losses checked to agree); figures are medians over steps 1-9, 10-29, 30-99 and all, over
+the workers' steps. Also reported: node creation (ns per node of ``y = y * c + x``
+chains), backward on a chain of 1e6 nodes (s), and bytes per node of a chain
+(tracemalloc), which issue 25 holds at 200 or below.
 
-With ``--baseline REF`` the same is measured for REF's package (exported with ``git
-archive``) in a worker process, in turns with this checkout's worker.
+With ``--baseline REF`` the eager step of REF's package (exported with ``git archive``)
+is measured in its own workers, in turns with this checkout's.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import bare  # noqa: E402
 import workloads  # noqa: E402
 from measure import bytes_per_op, export  # noqa: E402
 
@@ -110,15 +117,6 @@ def make_floor(xs, ys, layers, skip: str = 'zeros') -> workloads.Step:
 # -- the measurements ----------------------------------------------------------------------
 
 
-def _step_times(step, steps: int) -> tuple[list[float], float]:
-    times, loss = [], 0.0
-    for k in range(steps):
-        t = time.perf_counter()
-        loss = step(k)
-        times.append(time.perf_counter() - t)
-    return times[1:], loss  # the first step warms up
-
-
 def node_creation_ns(n: int = 100_000) -> float:
     from microgrid import Value
 
@@ -142,22 +140,35 @@ def chain_backward_s(n: int = 1_000_000) -> float:
     return elapsed
 
 
-def worker(rounds: int, steps: int, with_floor: bool) -> dict:
-    """One process's share: eager (and floor) step times, node creation, chain, memory."""
+STEPS = 100  # the demo's: the learning rate falls from 1.0 to 0.109 over them
+WINDOWS = {'1-9': (1, 10), '10-29': (10, 30), '30-99': (30, 100), 'all': (1, 100)}
+"""The steps each figure is the median over; step 0 warms up. The floors that skip work
+get cheaper as the model learns (more points with no loss), the eager step does not."""
+
+
+def worker(steps: int, with_floor: bool) -> dict:
+    """One process's share: the demo's steps of eager (and of the floors and the bare
+    engine, taking turns at each step, their losses checked to agree), ms per step; then
+    node creation, the 1e6 chain and memory."""
     xs, ys = workloads.make_moons()
     layers = workloads.initial_weights()
-    eager = workloads.make_microgrid(xs, ys, layers)
-    floors = {skip: make_floor(xs, ys, layers, skip) for skip in SKIPS} if with_floor else {}
-    out: dict = {'eager_ms': [], 'node_ns': [], 'losses': []}
-    out.update({f'{skip}_ms': [] for skip in floors})
-    for _ in range(rounds):  # the rows take turns within the process too
-        t, loss_e = _step_times(eager, steps)
-        out['eager_ms'] += [x * 1e3 for x in t]
-        for skip, floor in floors.items():
-            t, loss_f = _step_times(floor, steps)
-            out[f'{skip}_ms'] += [x * 1e3 for x in t]
-            out['losses'].append((loss_e, loss_f))
-        out['node_ns'].append(node_creation_ns())
+    rows = {'eager': workloads.make_microgrid(xs, ys, layers)}
+    if with_floor:
+        rows.update({skip: make_floor(xs, ys, layers, skip) for skip in SKIPS})
+        rows['bare'] = bare.make_bare(xs, ys, layers)
+    names = list(rows)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for k in range(steps):
+        losses = {}
+        for name in names[k % len(names) :] + names[: k % len(names)]:  # turns, rotated
+            t = clock()
+            losses[name] = rows[name](k)
+            times[name].append((clock() - t) * 1e3)
+        for name, loss in losses.items():
+            assert abs(loss - losses['eager']) <= 1e-9 * max(1.0, abs(loss)), (name, k, losses)
+    out: dict = {f'{name}_ms': ts for name, ts in times.items()}
+    out['node_ns'] = node_creation_ns()
     out['chain_backward_s'] = chain_backward_s()
     from microgrid import Value
 
@@ -168,11 +179,11 @@ def worker(rounds: int, steps: int, with_floor: bool) -> dict:
     return out
 
 
-def _run_worker(path: str, rounds: int, steps: int, with_floor: bool) -> dict:
+def _run_worker(path: str, steps: int, with_floor: bool) -> dict:
     env = {**os.environ, 'PYTHONPATH': path}
     code = (
         f"import sys, json; sys.path.insert(0, {HERE!r}); import floor; "
-        f"print(json.dumps(floor.worker({rounds}, {steps}, {with_floor})))"
+        f"print(json.dumps(floor.worker({steps}, {with_floor})))"
     )
     done = subprocess.run(
         [sys.executable, '-c', code], env=env, cwd=HERE, capture_output=True, text=True, check=True
@@ -183,12 +194,14 @@ def _run_worker(path: str, rounds: int, steps: int, with_floor: bool) -> dict:
 _COUNTED = """
 import os, sys
 sys.path.insert(0, {here!r})
-import floor, workloads
+import bare, floor, workloads
 xs, ys = workloads.make_moons()
 layers = workloads.initial_weights()
 row = os.environ['ROW']
 if row == 'eager':
     step = workloads.make_microgrid(xs, ys, layers)
+elif row == 'bare':
+    step = bare.make_bare(xs, ys, layers)
 else:
     step = floor.make_floor(xs, ys, layers, row)
 step(0)
@@ -226,6 +239,8 @@ def phases(steps: int = 40) -> dict:
     the SGD step; and the time the cycle collector ran within the step (gc.callbacks)."""
     from microgrid import engine
 
+    order = getattr(engine, 'topological_order', None) or engine._topological_order  # older
+
     xs, ys = workloads.make_moons()
     opt, loss_fn = workloads.microgrid_model(workloads.initial_weights())
     in_gc = [0.0, 0.0]  # time of the collections so far, start of the current one
@@ -246,7 +261,7 @@ def phases(steps: int = 40) -> dict:
             loss = loss_fn(xs, ys)
             opt.zero_grad()
             t1 = clock()
-            engine.topological_order(loss)
+            order(loss)
             t2 = clock()
             loss.backward()
             t3 = clock()
@@ -307,23 +322,25 @@ def print_phases(baseline: str | None, rounds: int) -> None:
 
 
 def print_instructions(baseline: str | None) -> None:
-    """Instructions per step (valgrind) of the floors, this checkout and baseline."""
+    """Instructions per step (valgrind) of the floors, the bare engine, this checkout and
+    baseline: steps 1 and 2 of the demo, where the floors that skip work do the most."""
     with tempfile.TemporaryDirectory() as tmp:
-        floors = {skip: instructions(ROOT, skip) for skip in SKIPS}
+        floors = {row: instructions(ROOT, row) for row in (*SKIPS, 'bare')}
         counts = {'current': instructions(ROOT, 'eager')}
         if baseline:
             counts[baseline] = instructions(export(baseline, tmp), 'eager')
-    for skip, c in floors.items():
-        print(f"floor skipping {skip:>6}: {c / 1e6:.1f} M instructions per step")
+    print("instructions per step, steps 1 and 2 of the demo")
+    for row, c in floors.items():
+        print(f"{'bare engine' if row == 'bare' else 'floor skipping ' + row:>21}: {c / 1e6:.1f} M")
     for name, c in counts.items():
-        ratios = ', '.join(f"{c / f:.2f}x skip={skip}" for skip, f in floors.items())
-        print(f"{name:>10}: {c / 1e6:.1f} M instructions per step = {ratios}")
+        ratios = ', '.join(f"{c / f:.2f}x {row}" for row, f in floors.items())
+        print(f"{name:>21}: {c / 1e6:.1f} M = {ratios}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--steps', type=int, default=6, help='steps per row per round')
+    parser.add_argument('--rounds', type=int, default=3, help='workers per version')
+    parser.add_argument('--steps', type=int, default=STEPS, help='demo steps per worker')
     parser.add_argument('--baseline', help='a git ref to measure in the same run')
     parser.add_argument('--profile', action='store_true', help='cProfile the eager step')
     parser.add_argument('--phases', action='store_true', help='time each phase of the step')
@@ -338,40 +355,45 @@ def main() -> None:
     if args.instructions:
         print_instructions(args.baseline)
         return
-    rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         paths = {'current': ROOT}
         if args.baseline:
             paths[f'baseline {args.baseline}'] = export(args.baseline, tmp)
         parts: dict[str, list[dict]] = {name: [] for name in paths}
-        for _ in range(args.rounds):  # the versions take turns, one round each
+        for _ in range(args.rounds):  # the versions take turns, one worker each
             for name, path in paths.items():
-                parts[name].append(_run_worker(path, 1, args.steps, name == 'current'))
-        for name, runs in parts.items():
-            rows[name] = {
-                'eager_ms': statistics.median([t for r in runs for t in r['eager_ms']]),
-                'node_ns': statistics.median([t for r in runs for t in r['node_ns']]),
-                'chain_backward_s': statistics.median([r['chain_backward_s'] for r in runs]),
-                'bytes_per_node': statistics.median([r['bytes_per_node'] for r in runs]),
-                'package': runs[0]['package'],
-            }
-            for skip in SKIPS:
-                times = [t for r in runs for t in r.get(f'{skip}_ms', [])]
-                if times:
-                    rows[name][f'{skip}_ms'] = statistics.median(times)
-            for loss_e, loss_f in (pair for r in runs for pair in r['losses']):
-                assert abs(loss_e - loss_f) <= 1e-9 * max(1.0, abs(loss_f)), (loss_e, loss_f)
-    floors = {skip: rows['current'][f'{skip}_ms'] for skip in SKIPS}
-    for skip, ms in floors.items():
-        print(f"floor (plain floats, backprop by hand) skipping {skip:>6}: {ms:.2f} ms per step")
+                parts[name].append(_run_worker(path, args.steps, name == 'current'))
+    print(
+        f"load {os.getloadavg()[0]:.2f}; {args.rounds} workers per version, each the demo's "
+        f"{args.steps} steps; ms per step, medians over the workers' steps"
+    )
+    rows: dict[str, dict] = {}
+    for name, runs in parts.items():
+        row: dict = {
+            'node_ns': statistics.median(r['node_ns'] for r in runs),
+            'chain_backward_s': statistics.median(r['chain_backward_s'] for r in runs),
+            'bytes_per_node': statistics.median(r['bytes_per_node'] for r in runs),
+            'package': runs[0]['package'],
+        }
+        for key in (k for k in runs[0] if k.endswith('_ms')):
+            for window, (lo, hi) in WINDOWS.items():
+                ts = [t for r in runs for t in r[key][lo:hi]]
+                if ts:
+                    row.setdefault(window, {})[key[:-3]] = statistics.median(ts)
+        rows[name] = row
+    current = rows['current']
+    for window in (w for w in WINDOWS if w in current):
+        ms = current[window]
+        floors = ', '.join(f"{skip} {ms[skip]:.2f}" for skip in SKIPS)
+        print(f"steps {window:>5}: floors skipping {floors}; bare engine {ms['bare']:.2f}")
+        for name, row in rows.items():
+            eager = row[window]['eager']
+            ratios = ', '.join(f"{eager / ms[f]:.2f}x {f}" for f in (*SKIPS, 'bare'))
+            print(f"{'':13}{name:>20}: eager {eager:.2f} = {ratios}")
     for name, row in rows.items():
-        ratios = ', '.join(
-            f"{row['eager_ms'] / ms:.2f}x skip={skip}" for skip, ms in floors.items()
-        )
         print(
-            f"{name:>22}: eager {row['eager_ms']:.2f} ms = {ratios}; node "
-            f"{row['node_ns']:.0f} ns; 1e6-chain backward {row['chain_backward_s']:.2f} s; "
-            f"{row['bytes_per_node']:.0f} bytes/node"
+            f"{name:>22}: node {row['node_ns']:.0f} ns; 1e6-chain backward "
+            f"{row['chain_backward_s']:.2f} s; {row['bytes_per_node']:.0f} bytes/node"
         )
     print(json.dumps(rows, indent=1))
 
