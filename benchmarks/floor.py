@@ -39,7 +39,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from operator import mul
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -179,16 +181,32 @@ def worker(steps: int, with_floor: bool) -> dict:
     return out
 
 
-def _run_worker(path: str, steps: int, with_floor: bool) -> dict:
+def _in_worker(path: str, call: str) -> Any:
+    """``floor.<call>`` run in a fresh process whose microgrid is the package at path, and
+    its JSON result."""
     env = {**os.environ, 'PYTHONPATH': path}
     code = (
         f"import sys, json; sys.path.insert(0, {HERE!r}); import floor; "
-        f"print(json.dumps(floor.worker({steps}, {with_floor})))"
+        f"print(json.dumps(floor.{call}))"
     )
     done = subprocess.run(
         [sys.executable, '-c', code], env=env, cwd=HERE, capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _in_turns(baseline: str | None, rounds: int, call: Callable[[str], str]) -> dict:
+    """{'current': [...], 'baseline REF': [...]}: rounds of workers, the versions taking
+    turns, each running call(name) (see _in_worker); baseline is exported with git archive."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {'current': ROOT}
+        if baseline:
+            paths[f'baseline {baseline}'] = export(baseline, tmp)
+        runs: dict[str, list] = {name: [] for name in paths}
+        for _ in range(rounds):
+            for name, path in paths.items():
+                runs[name].append(_in_worker(path, call(name)))
+    return runs
 
 
 _COUNTED = """
@@ -292,33 +310,13 @@ def profile(steps: int = 5, top: int = 25) -> None:
 
 def print_phases(baseline: str | None, rounds: int) -> None:
     """The phases of this checkout (and of baseline's package), in turns, in workers."""
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = {'current': ROOT}
-        if baseline:
-            paths[baseline] = export(baseline, tmp)
-        runs: dict[str, list[dict]] = {name: [] for name in paths}
-        for _ in range(rounds):
-            for name, path in paths.items():
-                code = (
-                    f"import sys, json; sys.path.insert(0, {HERE!r}); import floor; "
-                    "print(json.dumps(floor.phases()))"
-                )
-                env = {**os.environ, 'PYTHONPATH': path}
-                done = subprocess.run(
-                    [sys.executable, '-c', code],
-                    env=env,
-                    cwd=HERE,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    runs = _in_turns(baseline, rounds, lambda name: 'phases()')
     print(f"load {os.getloadavg()[0]:.2f}; ms per step, medians of {rounds} workers each")
     for name, rs in runs.items():
         ph = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         total = ph['forward'] + ph['order'] + ph['loop'] + ph['sgd']
         parts = ', '.join(f"{k} {v:.2f} ({v / total:.0%})" for k, v in ph.items())
-        print(f"{name:>10}: step {total:.2f} ms = {parts}")
+        print(f"{name:>16}: step {total:.2f} ms = {parts}")
 
 
 def print_instructions(baseline: str | None) -> None:
@@ -355,14 +353,9 @@ def main() -> None:
     if args.instructions:
         print_instructions(args.baseline)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = {'current': ROOT}
-        if args.baseline:
-            paths[f'baseline {args.baseline}'] = export(args.baseline, tmp)
-        parts: dict[str, list[dict]] = {name: [] for name in paths}
-        for _ in range(args.rounds):  # the versions take turns, one worker each
-            for name, path in paths.items():
-                parts[name].append(_run_worker(path, args.steps, name == 'current'))
+    parts = _in_turns(
+        args.baseline, args.rounds, lambda name: f"worker({args.steps}, {name == 'current'})"
+    )
     print(
         f"load {os.getloadavg()[0]:.2f}; {args.rounds} workers per version, each the demo's "
         f"{args.steps} steps; ms per step, medians over the workers' steps"
